@@ -1,0 +1,90 @@
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .timezones import validate_timezone
+
+
+def default_timezone() -> str:
+    return settings.TIME_ZONE
+
+
+def default_lesson_send_hour() -> int:
+    return settings.DEFAULT_LESSON_SEND_HOUR
+
+
+class UserManager(BaseUserManager["User"]):
+    """Users are identified by e-mail address; there is no username."""
+
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra_fields) -> "User":
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra_fields) -> "User":
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra_fields) -> "User":
+        extra_fields["is_staff"] = True
+        extra_fields["is_superuser"] = True
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """A person who signs in: a learner, and possibly also a creator or staff member.
+
+    The learner's time zone and lesson send hour live here, so every app reads them from the
+    user object itself (DESIGN.md).
+    """
+
+    username = None  # type: ignore[assignment]
+    email = models.EmailField(_("e-mail address"), unique=True)
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default=default_timezone,
+        validators=[validate_timezone],
+        help_text=_("Lesson e-mails and dates are shown in this zone."),
+    )
+    lesson_send_hour = models.PositiveSmallIntegerField(
+        _("lesson send hour"),
+        default=default_lesson_send_hour,
+        validators=[MaxValueValidator(23)],
+        help_text=_("The local hour (0-23) at which each day's lesson e-mail arrives."),
+    )
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    objects = UserManager()  # type: ignore[assignment,misc]  # e-mail-keyed manager
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(lesson_send_hour__lte=23), name="lesson_send_hour_0_23"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The learner's zone as a ``ZoneInfo``; a stale name falls back to the site's zone."""
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo(settings.TIME_ZONE)

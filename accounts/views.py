@@ -1,0 +1,22 @@
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import UpdateView
+
+from .forms import ProfileForm
+
+
+class ProfileView(LoginRequiredMixin, UpdateView):
+    """The learner's own settings: name, time zone and lesson send hour."""
+
+    form_class = ProfileForm
+    template_name = "accounts/profile.html"
+    success_url = reverse_lazy("dashboard")
+
+    def get_object(self, queryset=None):
+        return self.request.user
+
+    def form_valid(self, form):
+        messages.success(self.request, _("Your settings are saved."))
+        return super().form_valid(form)

@@ -1,0 +1,221 @@
+"""Settings shared by every environment.
+
+``dev.py`` (the default, no environment variables needed), ``test.py`` and ``production.py``
+import this module and change only what differs. Everything read from the environment goes
+through the one ``env`` object below.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+# Runtime files of the local setup: the SQLite database, Celery's queue folder, e-mails.
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+
+# Application definition
+
+INSTALLED_APPS = [
+    # Our apps first, so that their templates override third-party ones.
+    "accounts",
+    "home",
+    "courses",
+    "workshops",
+    "payments",
+    # Wagtail
+    "wagtail.contrib.forms",
+    "wagtail.contrib.redirects",
+    "wagtail.contrib.settings",
+    "wagtail.contrib.sitemaps",
+    "wagtail.embeds",
+    "wagtail.sites",
+    "wagtail.users",
+    "wagtail.snippets",
+    "wagtail.documents",
+    "wagtail.images",
+    "wagtail.search",
+    "wagtail.admin",
+    "wagtail",
+    "modelcluster",
+    "taggit",
+    "django_filters",
+    # Accounts
+    "allauth",
+    "allauth.account",
+    # Background jobs
+    "django_celery_beat",
+    # Django
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.sitemaps",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.LearnerTimezoneMiddleware",
+    "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.debug",
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "wagtail.contrib.settings.context_processors.settings",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "config.wsgi.application"
+
+# Database: each environment sets DATABASES.
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Users and sign-in (django-allauth, e-mail only)
+
+AUTH_USER_MODEL = "accounts.User"
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "dashboard"
+
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+# Confirming an address does not sign in: the link may be opened on another device.
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[microcourses] "
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+# Written out (these are allauth's defaults) so that nobody switches them off by accident.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+    "confirm_email": "1/3m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+}
+
+# Internationalization
+
+LANGUAGE_CODE = "en-us"
+# The fallback zone for visitors whose own zone we don't know yet.
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# Static files and uploads
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# Wagtail's page editor posts many fields for long StreamFields.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+
+# Wagtail
+
+WAGTAIL_SITE_NAME = "microcourses"
+WAGTAILADMIN_BASE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "key", "odt", "pdf", "pptx", "rtf", "txt", "xlsx", "zip"]
+WAGTAILDOCS_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
+
+# E-mail
+
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="microcourses <hello@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Celery (read by config/celery.py from the CELERY_ namespace)
+
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+# A task is acknowledged only after it ran, and put back if its worker dies mid-task, so a
+# crash never loses work. Tasks must therefore be idempotent (STYLE.md).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_TIME_LIMIT = 300
+# The longest countdown any task uses (a retry backoff) is 1 hour; Redis re-delivers an
+# unacknowledged message after the visibility timeout, so it must be longer than that.
+# Long schedules (lessons due in days) live in database rows scanned by beat jobs instead.
+CELERY_MAX_COUNTDOWN_SECONDS = 60 * 60
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
+    "visibility_timeout": 2 * CELERY_MAX_COUNTDOWN_SECONDS
+}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Periodic jobs; apps add their own entries here, and the database scheduler copies them
+# into django-celery-beat's tables at start.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
+CELERY_TASK_IGNORE_RESULT = True
+
+# Learners
+
+# A new learner's lesson e-mails arrive at this local hour until they choose another.
+DEFAULT_LESSON_SEND_HOUR = 8
+
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        # Wagtail runs its search-index and reference-index updates as django-tasks, each
+        # logged twice at INFO.
+        "django_tasks": {"level": "WARNING"},
+    },
+}

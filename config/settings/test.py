@@ -1,0 +1,40 @@
+"""Tests: real PostgreSQL and Redis (see tests/conftest.py for the service checks)."""
+
+from .base import *
+
+DEBUG = False
+SECRET_KEY = "test-only-not-secret-7d2c9e4b1a0f3e5d7c9b1a3e5f7d9c1b"
+ALLOWED_HOSTS = ["*"]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/microcourses"),
+}
+REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# The manifest storage needs collectstatic first; tests don't run it.
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+MEDIA_ROOT = env.path("MEDIA_ROOT", default="/tmp/microcourses-test-media")  # noqa: S108
+
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# A real cache: allauth's rate limits count in it.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+CELERY_BROKER_URL = REDIS_URL
+# Unit tests run tasks in-process; the tests that need a real worker switch this off.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+
+# The tests start the Stripe emulator on a free port and point STRIPE_API_BASE at it.
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="http://127.0.0.1:12111")
+STRIPE_SECRET_KEY = "sk_test_emulator"
+STRIPE_PUBLISHABLE_KEY = "pk_test_emulator"
+STRIPE_WEBHOOK_SECRET = "whsec_emulator_test"
+
+WAGTAILADMIN_BASE_URL = "http://testserver"
+
+# Serve static files from the apps' folders, as in development: tests don't run collectstatic.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,116 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
+from wagtail.fields import RichTextField, StreamField
+from wagtail.models import Page
+from wagtail.search import index
+
+from .blocks import LinkBlock, SectionStreamBlock
+
+
+class HomePage(Page):
+    """The site's front page: a hero, free sections, and the creators' storefronts."""
+
+    hero_title = models.CharField(max_length=120, default="Learn from people who know")
+    hero_text = models.TextField(blank=True)
+    hero_cta_label = models.CharField(_("hero button label"), max_length=40, blank=True)
+    hero_cta_page = models.ForeignKey(
+        "wagtailcore.Page",
+        verbose_name=_("hero button page"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    body = StreamField(SectionStreamBlock(), blank=True)
+
+    content_panels = [
+        *Page.content_panels,
+        MultiFieldPanel(
+            [
+                FieldPanel("hero_title"),
+                FieldPanel("hero_text"),
+                FieldPanel("hero_cta_label"),
+                FieldPanel("hero_cta_page"),
+            ],
+            heading=_("Hero"),
+        ),
+        FieldPanel("body"),
+    ]
+    search_fields = [*Page.search_fields, index.SearchField("hero_text")]
+
+    parent_page_types = ["wagtailcore.Page"]
+    max_count = 1
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["creators"] = (
+            CreatorPage.objects.live().child_of(self).select_related("avatar").order_by("title")
+        )
+        return context
+
+
+class StandardPage(Page):
+    """A plain content page: about, terms, privacy."""
+
+    introduction = models.TextField(blank=True)
+    body = StreamField(SectionStreamBlock(), blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("introduction"), FieldPanel("body")]
+    search_fields = [
+        *Page.search_fields,
+        index.SearchField("introduction"),
+        index.SearchField("body"),
+    ]
+
+    parent_page_types = ["home.HomePage", "home.StandardPage"]
+    subpage_types = ["home.StandardPage"]
+
+
+class CreatorPage(Page):
+    """A creator's storefront, and the root of the page subtree that creator may edit.
+
+    Their courses and workshops are pages below this one.
+    """
+
+    creator = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("creator account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="creator_page",
+        help_text=_("The account that owns this storefront."),
+    )
+    avatar = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    niche = models.CharField(max_length=120, blank=True, help_text=_("e.g. “Sourdough baking”"))
+    bio = RichTextField(features=["bold", "italic", "link", "ol", "ul"], blank=True)
+    links = StreamField([("link", LinkBlock())], blank=True)
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("creator", permission="accounts.change_user"),
+        FieldPanel("avatar"),
+        FieldPanel("niche"),
+        FieldPanel("bio"),
+        FieldPanel("links"),
+    ]
+    search_fields = [*Page.search_fields, index.SearchField("niche"), index.SearchField("bio")]
+
+    parent_page_types = ["home.HomePage"]
+    # The courses and workshops apps add their page types here as they arrive.
+    subpage_types: list[str] = []
+
+    class Meta:
+        verbose_name = _("creator storefront")
+
+    @property
+    def display_name(self) -> str:
+        return self.title

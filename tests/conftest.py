@@ -1,0 +1,64 @@
+"""Fixtures shared by every test: real services, the browser, factories' helpers."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.services import missing_services
+
+# pytest-django's live_server runs in a thread beside Playwright's event loop; Django refuses
+# ORM calls from a thread with a running loop unless told this is intended.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+BENCH_DIR = Path(__file__).parent / "bench"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--bench", action="store_true", help="run the benchmarks in tests/bench/")
+
+
+def pytest_ignore_collect(collection_path, config):
+    # Benchmarks are slow and print tables; only `make bench` (--bench) runs them.
+    if not config.getoption("--bench") and BENCH_DIR in (collection_path, *collection_path.parents):
+        return True
+    return None
+
+
+def pytest_sessionstart(session):
+    problems = missing_services()
+    if problems:
+        pytest.exit("\n".join(problems), returncode=3)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium, headless, with the flags a root container without a GPU needs."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            # The machine has no internet: don't let Chromium try to phone home.
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "timezone_id": "Asia/Tokyo", "locale": "en-GB"}
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: allauth's rate-limit counters live there."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -1,0 +1,129 @@
+"""The site's own pages: home, storefronts, standard pages, search, sitemap, errors."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from wagtail.models import Page
+from wagtail.test.utils import WagtailPageTestCase
+from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfield
+
+from home.models import CreatorPage, HomePage, StandardPage
+from tests.accounts.factories import UserFactory
+from tests.home.factories import creator_page, home_page, standard_page
+
+pytestmark = pytest.mark.django_db
+
+
+def test_migration_makes_the_home_page_the_site_root(client):
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert isinstance(response.context["page"], HomePage)
+    assert "Learn from people who know" in response.content.decode()
+
+
+def test_home_page_lists_creator_storefronts_and_menu_pages(client):
+    creator_page(title="Maya Okafor", slug="maya")
+    standard_page(title="About", slug="about")
+
+    html = client.get("/").content.decode()
+
+    assert 'href="/maya/"' in html
+    assert 'href="/about/"' in html
+
+
+def test_creator_storefront_shows_the_creator(client):
+    page = creator_page(title="Theo Lindqvist", slug="theo", niche="Practical SQL")
+
+    response = client.get(page.url)
+
+    assert response.status_code == 200
+    assert "Practical SQL" in response.content.decode()
+
+
+def test_home_page_query_count_does_not_grow_with_creators(client):
+    def queries_for_home_page() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/").status_code == 200
+        return len(captured)
+
+    creator_page(title="Creator 0", slug="creator-0")
+    queries_for_home_page()  # warm up: the site lookup is cached after the first request
+    with_one = queries_for_home_page()
+    for n in range(1, 10):
+        creator_page(title=f"Creator {n}", slug=f"creator-{n}")
+
+    assert queries_for_home_page() == with_one
+
+
+def test_search_finds_a_creator_and_paginates(client):
+    creator_page(title="Theo Lindqvist", slug="theo", niche="Practical SQL for analysts")
+
+    response = client.get(reverse("search"), {"query": "SQL"})
+
+    assert response.status_code == 200
+    assert [page.title for page in response.context["search_results"]] == ["Theo Lindqvist"]
+
+
+def test_search_with_no_query_shows_the_form_only(client):
+    response = client.get(reverse("search"))
+
+    assert response.status_code == 200
+    assert list(response.context["search_results"]) == []
+
+
+def test_sitemap_lists_live_pages(client):
+    creator_page(title="Maya Okafor", slug="maya")
+
+    response = client.get("/sitemap.xml")
+
+    assert response.status_code == 200
+    assert "/maya/" in response.content.decode()
+
+
+def test_unknown_page_gets_the_site_404(client):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert "We couldn’t find that page" in response.content.decode()
+
+
+def test_dashboard_requires_sign_in_and_shows_an_empty_state(client):
+    assert client.get(reverse("dashboard"))["Location"].startswith(reverse("account_login"))
+
+    client.force_login(UserFactory())
+    html = client.get(reverse("dashboard")).content.decode()
+
+    assert "My learning" in html
+    assert "Nothing here yet" in html
+
+
+class PageTreeRulesTests(WagtailPageTestCase):
+    """Where each page type may live, checked the way Wagtail's own editors would hit it."""
+
+    def setUp(self):
+        self.login()
+        self.home = home_page()
+
+    def test_page_type_parents(self):
+        self.assertAllowedParentPageTypes(HomePage, {Page})
+        self.assertAllowedParentPageTypes(CreatorPage, {HomePage})
+        self.assertAllowedParentPageTypes(StandardPage, {HomePage, StandardPage})
+
+    def test_editor_can_create_a_standard_page_with_a_body(self):
+        self.assertCanCreate(
+            self.home,
+            StandardPage,
+            nested_form_data(
+                {
+                    "title": "Terms",
+                    "slug": "terms",
+                    "introduction": "Plain words.",
+                    "body": streamfield([("paragraph", rich_text("<p>Be kind.</p>"))]),
+                }
+            ),
+        )
+
+    def test_home_page_renders(self):
+        self.assertPageIsRenderable(self.home)
