@@ -41,6 +41,7 @@ class HomePage(Page):
     search_fields = [*Page.search_fields, index.SearchField("hero_text")]
 
     parent_page_types = ["wagtailcore.Page"]
+    subpage_types = ["home.StandardPage", "home.CreatorPage", "courses.CourseIndexPage"]
     max_count = 1
 
     def get_context(self, request, *args, **kwargs):
@@ -105,8 +106,8 @@ class CreatorPage(Page):
     search_fields = [*Page.search_fields, index.SearchField("niche"), index.SearchField("bio")]
 
     parent_page_types = ["home.HomePage"]
-    # The courses and workshops apps add their page types here as they arrive.
-    subpage_types: list[str] = []
+    # The workshops app adds its page type here when it arrives.
+    subpage_types = ["courses.CoursePage"]
 
     class Meta:
         verbose_name = _("creator storefront")

@@ -42,8 +42,28 @@ def missing_services() -> list[str]:
     ]
 
 
+def ensure_database() -> None:
+    """Create the database named in DATABASE_URL if it is missing.
+
+    Tests run in pytest-django's own ``test_<name>`` database, but ``makemigrations --check``
+    looks at the named one and warns when it does not exist.
+    """
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
+    name = parts.path.lstrip("/")
+    server = parts._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(server, autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if exists.fetchone() is None:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
 if __name__ == "__main__":
     problems = missing_services()
     for problem in problems:
         print(problem, file=sys.stderr)
-    sys.exit(1 if problems else 0)
+    if problems:
+        sys.exit(1)
+    ensure_database()

@@ -165,7 +165,9 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 # Wagtail
 
 WAGTAIL_SITE_NAME = "microcourses"
-WAGTAILADMIN_BASE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# The public base URL: absolute links in e-mails, the Wagtail admin's own links.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+WAGTAILADMIN_BASE_URL = SITE_URL
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "key", "odt", "pdf", "pptx", "rtf", "txt", "xlsx", "zip"]
 WAGTAILDOCS_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
@@ -174,6 +176,8 @@ WAGTAILDOCS_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
 
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="microcourses <hello@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The right-hand side of the Message-IDs we generate (lesson e-mails have stable ones).
+EMAIL_MESSAGE_ID_DOMAIN = env("EMAIL_MESSAGE_ID_DOMAIN", default="microcourses.local")
 
 # Celery (read by config/celery.py from the CELERY_ namespace)
 

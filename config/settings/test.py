@@ -33,7 +33,7 @@ STRIPE_SECRET_KEY = "sk_test_emulator"
 STRIPE_PUBLISHABLE_KEY = "pk_test_emulator"
 STRIPE_WEBHOOK_SECRET = "whsec_emulator_test"
 
-WAGTAILADMIN_BASE_URL = "http://testserver"
+SITE_URL = WAGTAILADMIN_BASE_URL = "http://testserver"
 
 # Serve static files from the apps' folders, as in development: tests don't run collectstatic.
 WHITENOISE_AUTOREFRESH = True

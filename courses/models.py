@@ -1,0 +1,333 @@
+"""Courses: the Wagtail pages a creator writes, and the plain models that hold what learners do.
+
+Pages (``CourseIndexPage``, ``CoursePage``, ``LessonPage``) hold content only. Enrolments,
+deliveries and progress live in plain models that point at the pages, because publishing a
+revision rewrites every page field (DESIGN.md invariant 2).
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from modelcluster.fields import ParentalManyToManyField
+from wagtail import blocks
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+from wagtail.fields import StreamField
+from wagtail.models import Page
+from wagtail.search import index
+from wagtail.snippets.models import register_snippet
+
+from config.money import CURRENCY_CHOICES, DEFAULT_CURRENCY, format_money
+
+from .blocks import CourseDescriptionBlock, FaqBlock, LessonBodyBlock
+
+CATALOG_PAGE_SIZE = 12
+
+
+@register_snippet
+class Topic(models.Model):
+    """A subject a course is about ("Baking", "SQL"); the catalog filters by it."""
+
+    name = models.CharField(max_length=60, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+
+    panels = [FieldPanel("name"), FieldPanel("slug")]
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CourseIndexPage(Page):
+    """The catalog: every live course across creators, filtered by topic and creator."""
+
+    introduction = models.TextField(blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("introduction")]
+    parent_page_types = ["home.HomePage"]
+    subpage_types: list[str] = []
+    max_count = 1
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        courses = (
+            CoursePage.objects.live()
+            .public()
+            .select_related("cover_image")
+            .prefetch_related("topics")
+            .order_by("-first_published_at")
+        )
+        topic = request.GET.get("topic", "")
+        creator = request.GET.get("creator", "")
+        if topic:
+            courses = courses.filter(topics__slug=topic)
+        if creator:
+            courses = courses.filter(path__startswith=self._creator_path(creator))
+        page_obj = Paginator(courses, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+        context.update(
+            courses=page_obj,
+            page_obj=page_obj,
+            topics=Topic.objects.all(),
+            creators=self._creators(),
+            selected_topic=topic,
+            selected_creator=creator,
+        )
+        return context
+
+    @staticmethod
+    def _creators():
+        """The storefronts that have a live course: the courses' parent pages.
+
+        Found through the page tree rather than ``home.CreatorPage``: no app imports ``home``.
+        """
+        course_paths = CoursePage.objects.live().public().values_list("path", flat=True)
+        parent_paths = {path[: -Page.steplen] for path in course_paths}
+        return Page.objects.live().filter(path__in=parent_paths).order_by("title")
+
+    @classmethod
+    def _creator_path(cls, slug: str) -> str:
+        creator = cls._creators().filter(slug=slug).first()
+        # An unknown creator matches nothing rather than everything.
+        return creator.path if creator else "-"
+
+
+class ScheduleMode(models.TextChoices):
+    RELATIVE = "relative", _("Relative: lesson N arrives N days after each learner enrols")
+    COHORT = "cohort", _("Cohort: lesson N arrives N days after a fixed start date")
+
+
+class CoursePage(Page):
+    """A multi-day course on a creator's storefront; its lessons are its child pages."""
+
+    tagline = models.CharField(max_length=160, blank=True)
+    cover_image = models.ForeignKey(
+        "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    description = StreamField(CourseDescriptionBlock(), blank=True)
+    topics = ParentalManyToManyField(Topic, blank=True, related_name="courses")
+    # In the currency's minor unit (cents; whole yen for JPY). 0 makes the course free.
+    price_amount = models.PositiveIntegerField(
+        _("price"), default=0, help_text=_("In cents (whole units for JPY). 0 = free.")
+    )
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default=DEFAULT_CURRENCY)
+    schedule_mode = models.CharField(
+        max_length=10, choices=ScheduleMode.choices, default=ScheduleMode.RELATIVE
+    )
+    cohort_start_date = models.DateField(
+        null=True, blank=True, help_text=_("Cohort courses only: the date of day 0.")
+    )
+    outcomes = StreamField(
+        [("outcome", blocks.CharBlock(max_length=200))],
+        blank=True,
+        verbose_name=_("what you will learn"),
+    )
+    faq = StreamField([("question", FaqBlock())], blank=True, verbose_name=_("FAQ"))
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("tagline"),
+        FieldPanel("cover_image"),
+        FieldPanel("description"),
+        FieldPanel("topics"),
+        MultiFieldPanel(
+            [FieldRowPanel([FieldPanel("price_amount"), FieldPanel("currency")])],
+            heading=_("Price"),
+        ),
+        MultiFieldPanel(
+            [FieldPanel("schedule_mode"), FieldPanel("cohort_start_date")],
+            heading=_("Schedule"),
+        ),
+        FieldPanel("outcomes"),
+        FieldPanel("faq"),
+    ]
+    search_fields = [
+        *Page.search_fields,
+        index.SearchField("tagline"),
+        index.SearchField("description"),
+    ]
+
+    parent_page_types = ["home.CreatorPage"]
+    subpage_types = ["courses.LessonPage"]
+
+    class Meta:
+        verbose_name = _("course")
+
+    def clean(self):
+        super().clean()
+        if self.schedule_mode == ScheduleMode.COHORT and not self.cohort_start_date:
+            raise ValidationError({"cohort_start_date": _("A cohort course needs a start date.")})
+
+    @property
+    def is_free(self) -> bool:
+        return self.price_amount == 0
+
+    @property
+    def price_display(self) -> str:
+        return str(_("Free")) if self.is_free else format_money(self.price_amount, self.currency)
+
+    @property
+    def creator_page(self):
+        return self.get_parent().specific
+
+    def lessons(self):
+        """Live lessons in day order."""
+        return LessonPage.objects.live().child_of(self).order_by("day", "path")
+
+
+class LessonPage(Page):
+    """One lesson of a course, released on day ``day`` of the learner's schedule."""
+
+    day = models.PositiveSmallIntegerField(
+        help_text=_("0 = the day of enrolment (or the cohort's start date).")
+    )
+    summary = models.TextField(blank=True)
+    estimated_minutes = models.PositiveSmallIntegerField(default=10)
+    body = StreamField(LessonBodyBlock())
+
+    content_panels = [
+        *Page.content_panels,
+        FieldRowPanel([FieldPanel("day"), FieldPanel("estimated_minutes")]),
+        FieldPanel("summary"),
+        FieldPanel("body"),
+    ]
+    # The body is searchable only by editors; the public search shows titles and summaries.
+    search_fields = [*Page.search_fields, index.SearchField("summary")]
+
+    parent_page_types = ["courses.CoursePage"]
+    subpage_types: list[str] = []
+
+    class Meta:
+        verbose_name = _("lesson")
+
+    @property
+    def course(self) -> CoursePage:
+        return self.get_parent().specific
+
+
+class Enrollment(models.Model):
+    """One learner in one course. Its lesson deliveries are written in the same transaction."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        PAUSED = "paused", _("Paused")
+        REFUNDED = "refunded", _("Refunded")
+
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrollments"
+    )
+    course = models.ForeignKey(CoursePage, on_delete=models.CASCADE, related_name="enrollments")
+    # The payments app's Order, when the course was bought. A plain id rather than a foreign
+    # key: courses never depends on payments (DESIGN.md).
+    order_id = models.UUIDField(null=True, blank=True, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    enrolled_at = models.DateTimeField()
+    # Day 0 of this learner's schedule, as a date in the learner's zone (or the cohort start).
+    start_date = models.DateField()
+    # Whole sending days skipped while paused; every lesson moves this many days later.
+    days_shifted = models.PositiveIntegerField(default=0)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["learner", "course"], name="one_enrollment_per_course"),
+            models.CheckConstraint(
+                condition=~models.Q(status="paused") | models.Q(paused_at__isnull=False),
+                name="paused_enrollment_has_paused_at",
+            ),
+        ]
+        indexes = [models.Index(fields=["course", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.learner} in {self.course}"
+
+    @property
+    def has_access(self) -> bool:
+        return self.status != self.Status.REFUNDED
+
+
+class LessonDelivery(models.Model):
+    """The outbox row for one lesson e-mail to one enrolled learner (DESIGN.md invariant 5).
+
+    ``pending`` rows become due at ``due_at``; the dispatcher claims them (``sending``, with a
+    lease) and the send task marks them ``sent``. A lease that expires puts the row up for a
+    new claim.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        PAUSED = "paused", _("Paused")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    # States a schedule change may move: not yet handed to the mail server.
+    RESCHEDULABLE = (Status.PENDING, Status.PAUSED)
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="deliveries")
+    lesson = models.ForeignKey(LessonPage, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    due_at = models.DateTimeField()
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "lesson deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollment", "lesson"], name="one_delivery_per_lesson_and_enrollment"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="sending") | models.Q(lease_expires_at__isnull=False),
+                name="sending_delivery_has_lease",
+            ),
+        ]
+        indexes = [
+            # The dispatcher's two claim queries: due pending rows, and expired leases.
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(status="pending"),
+                name="delivery_pending_due_idx",
+            ),
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=models.Q(status="sending"),
+                name="delivery_lease_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lesson} to {self.enrollment.learner}"
+
+    @property
+    def message_id(self) -> str:
+        """Stable per delivery, so a rare second send is recognisable as the same message."""
+        return f"<lesson-delivery-{self.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>"
+
+
+class LessonProgress(models.Model):
+    """A learner marked a lesson complete (or opened it on the site)."""
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="progress")
+    lesson = models.ForeignKey(LessonPage, on_delete=models.CASCADE, related_name="progress")
+    first_opened_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "lesson progress"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollment", "lesson"], name="one_progress_per_lesson_and_enrollment"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrollment} - {self.lesson}"

@@ -1,0 +1,226 @@
+"""Business rules of courses: enrol, pause, resume, reschedule, revoke, complete.
+
+Each function is keyword-only, takes ``now`` so tests are exact, locks the enrolment row before
+it changes state, and returns quietly when the change already happened (so a retried task or a
+repeated webhook changes nothing twice).
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+
+from . import emails
+from .models import CoursePage, Enrollment, LessonDelivery, LessonPage, LessonProgress, ScheduleMode
+from .schedule import lesson_due_at, sending_days_between
+
+
+class EnrollmentError(Exception):
+    """A rule forbids this enrolment; the message is fit to show the learner."""
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else timezone.now()
+
+
+def due_at_for(*, enrollment: Enrollment, lesson: LessonPage, now: datetime) -> datetime:
+    learner = enrollment.learner
+    return lesson_due_at(
+        start_date=enrollment.start_date,
+        day=lesson.day,
+        days_shifted=enrollment.days_shifted,
+        send_hour=learner.lesson_send_hour,
+        zone=learner.zone,
+        now=now,
+    )
+
+
+def _write_deliveries(
+    *, enrollment: Enrollment, lessons: QuerySet[LessonPage] | list[LessonPage], now: datetime
+) -> None:
+    """The outbox rows for ``lessons``; rows that already exist are left as they are."""
+    status = (
+        LessonDelivery.Status.PAUSED
+        if enrollment.status == Enrollment.Status.PAUSED
+        else LessonDelivery.Status.PENDING
+    )
+    LessonDelivery.objects.bulk_create(
+        [
+            LessonDelivery(
+                enrollment=enrollment,
+                lesson=lesson,
+                status=status,
+                due_at=due_at_for(enrollment=enrollment, lesson=lesson, now=now),
+            )
+            for lesson in lessons
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _locked(enrollment: Enrollment) -> Enrollment:
+    return Enrollment.objects.select_for_update().select_related("learner").get(pk=enrollment.pk)
+
+
+@transaction.atomic
+def enroll(
+    *, learner: User, course: CoursePage, order=None, now: datetime | None = None
+) -> Enrollment:
+    """Enrol ``learner`` in ``course`` and write every lesson's delivery row, atomically.
+
+    Idempotent: a second call returns the existing enrolment and writes nothing. ``order`` is
+    the payments app's Order for a paid course (only its id is kept).
+    """
+    now = _now(now)
+    if course.schedule_mode == ScheduleMode.COHORT and course.cohort_start_date:
+        start_date = course.cohort_start_date
+    else:
+        start_date = timezone.localtime(now, learner.zone).date()
+    enrollment, created = Enrollment.objects.get_or_create(
+        learner=learner,
+        course=course,
+        defaults={
+            "order_id": getattr(order, "pk", None),
+            "enrolled_at": now,
+            "start_date": start_date,
+        },
+    )
+    if created:
+        _write_deliveries(enrollment=enrollment, lessons=course.lessons(), now=now)
+    return enrollment
+
+
+@transaction.atomic
+def schedule_new_lesson(*, lesson: LessonPage, now: datetime | None = None) -> int:
+    """Give a lesson published after learners enrolled a delivery row for each of them.
+
+    Returns how many enrolments it looked at; existing rows are left alone.
+    """
+    now = _now(now)
+    enrollments = (
+        Enrollment.objects.filter(course_id=lesson.get_parent().pk)
+        .exclude(status=Enrollment.Status.REFUNDED)
+        .select_related("learner")
+    )
+    for enrollment in enrollments:
+        _write_deliveries(enrollment=enrollment, lessons=[lesson], now=now)
+    return len(enrollments)
+
+
+@transaction.atomic
+def pause(*, enrollment: Enrollment, now: datetime | None = None) -> Enrollment:
+    """Stop the learner's pending lessons until they resume."""
+    enrollment = _locked(enrollment)
+    if enrollment.status != Enrollment.Status.ACTIVE:
+        return enrollment
+    enrollment.status = Enrollment.Status.PAUSED
+    enrollment.paused_at = _now(now)
+    enrollment.save(update_fields=["status", "paused_at"])
+    enrollment.deliveries.filter(status=LessonDelivery.Status.PENDING).update(
+        status=LessonDelivery.Status.PAUSED
+    )
+    return enrollment
+
+
+@transaction.atomic
+def resume(*, enrollment: Enrollment, now: datetime | None = None) -> Enrollment:
+    """Restart a paused course; each remaining lesson moves by the sending days missed."""
+    now = _now(now)
+    enrollment = _locked(enrollment)
+    if enrollment.status != Enrollment.Status.PAUSED:
+        return enrollment
+    learner = enrollment.learner
+    enrollment.days_shifted += sending_days_between(
+        start=enrollment.paused_at or now,
+        end=now,
+        send_hour=learner.lesson_send_hour,
+        zone=learner.zone,
+    )
+    enrollment.status = Enrollment.Status.ACTIVE
+    enrollment.paused_at = None
+    enrollment.save(update_fields=["status", "paused_at", "days_shifted"])
+    _recompute_due_times(enrollment=enrollment, now=now, new_status=LessonDelivery.Status.PENDING)
+    return enrollment
+
+
+def _recompute_due_times(
+    *, enrollment: Enrollment, now: datetime, new_status: LessonDelivery.Status | None = None
+) -> None:
+    rows = enrollment.deliveries.filter(status__in=LessonDelivery.RESCHEDULABLE).select_related(
+        "lesson"
+    )
+    for row in rows:
+        row.due_at = due_at_for(enrollment=enrollment, lesson=row.lesson, now=now)
+        if new_status is not None:
+            row.status = new_status
+    LessonDelivery.objects.bulk_update(rows, ["due_at", "status"])
+
+
+@transaction.atomic
+def reschedule_for_learner(*, learner: User, now: datetime | None = None) -> None:
+    """Move the learner's unsent lessons after they changed their time zone or send hour."""
+    now = _now(now)
+    enrollments = (
+        Enrollment.objects.select_for_update()
+        .filter(learner=learner)
+        .exclude(status=Enrollment.Status.REFUNDED)
+    )
+    for enrollment in enrollments:
+        enrollment.learner = learner  # the caller's copy holds the new zone and hour
+        _recompute_due_times(enrollment=enrollment, now=now)
+
+
+@transaction.atomic
+def revoke(*, enrollment: Enrollment, now: datetime | None = None) -> Enrollment:
+    """End access after a refund: no more lessons, no more reading on the site."""
+    enrollment = _locked(enrollment)
+    if enrollment.status == Enrollment.Status.REFUNDED:
+        return enrollment
+    enrollment.status = Enrollment.Status.REFUNDED
+    enrollment.refunded_at = _now(now)
+    enrollment.paused_at = None
+    enrollment.save(update_fields=["status", "refunded_at", "paused_at"])
+    enrollment.deliveries.filter(
+        status__in=[*LessonDelivery.RESCHEDULABLE, LessonDelivery.Status.SENDING]
+    ).update(status=LessonDelivery.Status.CANCELLED, lease_expires_at=None)
+    return enrollment
+
+
+@transaction.atomic
+def complete_lesson(
+    *, enrollment: Enrollment, lesson: LessonPage, now: datetime | None = None
+) -> LessonProgress:
+    """Mark ``lesson`` done; finishing the last lesson completes the course, once.
+
+    The caller has checked that the learner may read the lesson (``selectors.lesson_access``).
+    """
+    now = _now(now)
+    enrollment = _locked(enrollment)
+    progress, _ = LessonProgress.objects.get_or_create(
+        enrollment=enrollment, lesson=lesson, defaults={"first_opened_at": now}
+    )
+    if progress.completed_at is None:
+        progress.completed_at = now
+        progress.save(update_fields=["completed_at"])
+    if enrollment.completed_at is None:
+        live_lessons = enrollment.course.lessons().values("pk")
+        remaining = live_lessons.exclude(
+            pk__in=enrollment.progress.filter(completed_at__isnull=False).values("lesson_id")
+        )
+        if not remaining.exists():
+            enrollment.completed_at = now
+            enrollment.save(update_fields=["completed_at"])
+            transaction.on_commit(lambda: emails.send_course_completed(enrollment_id=enrollment.pk))
+    return progress
+
+
+def record_lesson_opened(
+    *, enrollment: Enrollment, lesson: LessonPage, now: datetime | None = None
+) -> None:
+    """Note the first time a learner opened a lesson on the site (for the creator's funnel)."""
+    LessonProgress.objects.get_or_create(
+        enrollment=enrollment, lesson=lesson, defaults={"first_opened_at": _now(now)}
+    )
