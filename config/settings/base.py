@@ -205,6 +205,13 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
 CELERY_TASK_IGNORE_RESULT = True
 
+# Payments
+
+# How long after payment a creator may refund their own course's order (staff: always).
+CREATOR_REFUND_WINDOW_DAYS = env.int("CREATOR_REFUND_WINDOW_DAYS", default=14)
+# Who hears about disputes and permanently failed deliveries (comma-separated addresses).
+ADMINS = [("Staff", address) for address in env.list("STAFF_EMAILS", default=[])]
+
 # Learners
 
 # A new learner's lesson e-mails arrive at this local hour until they choose another.

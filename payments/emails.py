@@ -1,0 +1,49 @@
+"""The e-mails of the payments app."""
+
+from django.conf import settings
+from django.core.mail import mail_admins
+
+from config.mail import absolute_url, build_email
+
+from .models import Order
+
+
+def _order(order_id) -> Order:
+    return Order.objects.select_related("buyer", "course").get(pk=order_id)
+
+
+def send_payment_confirmation(*, order_id) -> None:
+    order = _order(order_id)
+    build_email(
+        to=order.buyer.email,
+        subject=f"Payment received: {order.item_title}",
+        template="payment_confirmation",
+        context={
+            "order": order,
+            "item_url": absolute_url(order.course.url) if order.course else settings.SITE_URL,
+            "dashboard_url": absolute_url("/dashboard/"),
+        },
+    ).send()
+
+
+def send_refund_confirmation(*, order_id) -> None:
+    order = _order(order_id)
+    build_email(
+        to=order.buyer.email,
+        subject=f"Refund issued: {order.item_title}",
+        template="refund_confirmation",
+        context={"order": order},
+    ).send()
+
+
+def send_dispute_alert(*, order_id) -> None:
+    """Tell staff (settings.ADMINS) that a buyer disputed a charge with their bank."""
+    order = _order(order_id)
+    mail_admins(
+        subject=f"Dispute opened on order {order.pk}",
+        message=(
+            f"The buyer {order.buyer.email} disputed {order.amount_display} for "
+            f"“{order.item_title}” (payment {order.stripe_payment_intent_id}).\n"
+            "Answer it in the Stripe dashboard; the order is flagged in the admin."
+        ),
+    )

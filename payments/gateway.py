@@ -1,0 +1,85 @@
+"""The one module that talks to Stripe (or, locally and in tests, the loopback emulator).
+
+Only ``STRIPE_API_BASE`` and the keys tell the two apart. stripe-python 16 returns
+``StripeObject``s, which are not dicts: use attribute access or ``.to_dict()``.
+"""
+
+from datetime import datetime
+
+import stripe
+from django.conf import settings
+
+# Stripe refuses an expires_at less than 30 minutes out; a held seat lives as long.
+CHECKOUT_LIFETIME_MINUTES = 30
+
+
+def client() -> stripe.StripeClient:
+    base_addresses: dict = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else {}
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY,
+        base_addresses=base_addresses,  # type: ignore[arg-type]
+        max_network_retries=2,
+    )
+
+
+def create_checkout_session(
+    *,
+    order_id: str,
+    item_name: str,
+    item_description: str,
+    amount: int,
+    currency: str,
+    customer_email: str,
+    success_url: str,
+    cancel_url: str,
+    expires_at: datetime,
+) -> stripe.checkout.Session:
+    return client().v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": currency.lower(),
+                        "unit_amount": amount,
+                        "product_data": {"name": item_name, "description": item_description},
+                    },
+                }
+            ],
+            "customer_email": customer_email,
+            "client_reference_id": order_id,
+            "metadata": {"order_id": order_id},
+            "payment_intent_data": {"metadata": {"order_id": order_id}},
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "expires_at": int(expires_at.timestamp()),
+        },
+        # One order makes one session, however often the buyer clicks.
+        options={"idempotency_key": f"checkout-session-{order_id}"},
+    )
+
+
+def retrieve_checkout_session(session_id: str) -> stripe.checkout.Session:
+    return client().v1.checkout.sessions.retrieve(session_id)
+
+
+def expire_checkout_session(session_id: str) -> stripe.checkout.Session:
+    return client().v1.checkout.sessions.expire(session_id)
+
+
+def create_refund(*, order_id: str, payment_intent_id: str) -> stripe.Refund:
+    return client().v1.refunds.create(
+        params={"payment_intent": payment_intent_id, "metadata": {"order_id": order_id}},
+        options={"idempotency_key": f"refund-{order_id}"},
+    )
+
+
+def verify_webhook(*, payload: bytes, signature: str) -> stripe.Event:
+    """The event, if ``signature`` proves Stripe sent ``payload`` in the last 300 seconds.
+
+    Raises ``stripe.SignatureVerificationError`` or ``ValueError`` (malformed body) otherwise.
+    """
+    return stripe.Webhook.construct_event(
+        payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=300
+    )
