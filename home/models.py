@@ -41,7 +41,12 @@ class HomePage(Page):
     search_fields = [*Page.search_fields, index.SearchField("hero_text")]
 
     parent_page_types = ["wagtailcore.Page"]
-    subpage_types = ["home.StandardPage", "home.CreatorPage", "courses.CourseIndexPage"]
+    subpage_types = [
+        "home.StandardPage",
+        "home.CreatorPage",
+        "courses.CourseIndexPage",
+        "workshops.WorkshopIndexPage",
+    ]
     max_count = 1
 
     def get_context(self, request, *args, **kwargs):
@@ -106,8 +111,7 @@ class CreatorPage(Page):
     search_fields = [*Page.search_fields, index.SearchField("niche"), index.SearchField("bio")]
 
     parent_page_types = ["home.HomePage"]
-    # The workshops app adds its page type here when it arrives.
-    subpage_types = ["courses.CoursePage"]
+    subpage_types = ["courses.CoursePage", "workshops.WorkshopPage"]
 
     class Meta:
         verbose_name = _("creator storefront")

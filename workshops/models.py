@@ -1,0 +1,320 @@
+"""Live workshops: the Wagtail pages creators write, and the plain models that hold the seats.
+
+Seat counts, registrations and the waitlist never live on the page: publishing a revision
+rewrites every page field (DESIGN.md invariant 2). ``SeatInventory`` is the one row per workshop
+that every seat change updates, under a database CHECK that makes overselling impossible
+(invariant 3).
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from modelcluster.contrib.taggit import ClusterTaggableManager
+from modelcluster.fields import ParentalKey
+from taggit.models import TaggedItemBase
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+from wagtail.fields import RichTextField, StreamField
+from wagtail.models import Page
+from wagtail.search import index
+
+from accounts.timezones import validate_timezone
+from config.money import CURRENCY_CHOICES, DEFAULT_CURRENCY, format_money
+
+from .blocks import WorkshopDescriptionBlock
+from .forms import WorkshopPageForm
+
+WORKSHOP_LIST_PAGE_SIZE = 12
+
+
+class WorkshopIndexPage(Page):
+    """Upcoming workshops across creators, and an archive of past ones."""
+
+    introduction = models.TextField(blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("introduction")]
+    parent_page_types = ["home.HomePage"]
+    subpage_types: list[str] = []
+    max_count = 1
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        now = timezone.now()
+        show_past = request.GET.get("archive") == "1"
+        workshops = WorkshopPage.objects.live().public().select_related("cover_image", "seats")
+        if show_past:
+            workshops = workshops.filter(starts_at__lt=now).order_by("-starts_at")
+        else:
+            workshops = workshops.filter(starts_at__gte=now).order_by("starts_at")
+        topic = request.GET.get("topic", "")
+        creator = request.GET.get("creator", "")
+        if topic:
+            workshops = workshops.filter(topics__slug=topic).distinct()
+        if creator:
+            parent = Page.objects.live().filter(slug=creator).first()
+            workshops = workshops.child_of(parent) if parent else workshops.none()
+        page_obj = Paginator(workshops, WORKSHOP_LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+        context.update(
+            workshops=page_obj,
+            page_obj=page_obj,
+            show_past=show_past,
+            selected_topic=topic,
+            selected_creator=creator,
+        )
+        return context
+
+
+class WorkshopFormat(models.TextChoices):
+    ONLINE = "online", _("Online")
+    IN_PERSON = "in_person", _("In person")
+
+
+class WorkshopPage(Page):
+    """A live session with a start time, a capacity and a price, on a creator's storefront."""
+
+    cover_image = models.ForeignKey(
+        "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    tagline = models.CharField(max_length=160, blank=True)
+    description = StreamField(WorkshopDescriptionBlock(), blank=True)
+    # Free-form topic tags ("baking", "sql"); the workshop list filters by them.
+    topics = ClusterTaggableManager(through="workshops.WorkshopTopic", blank=True)
+    # Stored in UTC; shown to each visitor in their own zone with the creator's beside it.
+    starts_at = models.DateTimeField(help_text=_("In the time zone below."))
+    duration_minutes = models.PositiveSmallIntegerField(default=120)
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_timezone],
+        help_text=_("The creator's zone: the start time is entered and shown in it."),
+    )
+    format = models.CharField(
+        max_length=10, choices=WorkshopFormat.choices, default=WorkshopFormat.ONLINE
+    )
+    address = models.TextField(blank=True, help_text=_("In-person workshops only."))
+    capacity = models.PositiveIntegerField(default=12)
+    # In the currency's minor unit (cents; whole yen for JPY). 0 makes the workshop free.
+    price_amount = models.PositiveIntegerField(
+        _("price"), default=0, help_text=_("In cents (whole units for JPY). 0 = free.")
+    )
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default=DEFAULT_CURRENCY)
+    # Private: shown only to confirmed registrants, from JOIN_LINK_OPENS_BEFORE the start.
+    join_url = models.URLField(blank=True, help_text=_("Shown to registrants an hour before."))
+    recording_url = models.URLField(blank=True, help_text=_("Add it after the workshop."))
+    materials = RichTextField(blank=True, features=["bold", "italic", "link", "ul", "ol"])
+    cancellation_cutoff_hours = models.PositiveSmallIntegerField(
+        default=24, help_text=_("Registrants may cancel until this many hours before the start.")
+    )
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("tagline"),
+        FieldPanel("cover_image"),
+        FieldPanel("description"),
+        FieldPanel("topics"),
+        MultiFieldPanel(
+            [
+                FieldRowPanel([FieldPanel("starts_at"), FieldPanel("time_zone")]),
+                FieldPanel("duration_minutes"),
+                FieldPanel("cancellation_cutoff_hours"),
+            ],
+            heading=_("When"),
+        ),
+        MultiFieldPanel(
+            [FieldPanel("format"), FieldPanel("address"), FieldPanel("join_url")],
+            heading=_("Where"),
+        ),
+        MultiFieldPanel(
+            [
+                FieldPanel("capacity"),
+                FieldRowPanel([FieldPanel("price_amount"), FieldPanel("currency")]),
+            ],
+            heading=_("Seats and price"),
+        ),
+        MultiFieldPanel(
+            [FieldPanel("recording_url"), FieldPanel("materials")], heading=_("Afterwards")
+        ),
+    ]
+    search_fields = [
+        *Page.search_fields,
+        index.SearchField("tagline"),
+        index.SearchField("description"),
+    ]
+
+    parent_page_types = ["home.CreatorPage"]
+    subpage_types: list[str] = []
+    base_form_class = WorkshopPageForm
+
+    class Meta:
+        verbose_name = _("workshop")
+
+    def clean(self):
+        super().clean()
+        if self.format == WorkshopFormat.IN_PERSON and not self.address:
+            raise ValidationError({"address": _("An in-person workshop needs an address.")})
+        if self.pk:
+            taken = SeatInventory.objects.filter(workshop_id=self.pk).first()
+            if taken is not None and self.capacity < taken.taken:
+                raise ValidationError(
+                    {
+                        "capacity": _(
+                            "%(taken)d seats are already taken or offered: the capacity "
+                            "cannot go below that."
+                        )
+                        % {"taken": taken.taken}
+                    }
+                )
+
+    @property
+    def ends_at(self):
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+    @property
+    def is_free(self) -> bool:
+        return self.price_amount == 0
+
+    @property
+    def price_display(self) -> str:
+        return str(_("Free")) if self.is_free else format_money(self.price_amount, self.currency)
+
+    @property
+    def creator_page(self):
+        return self.get_parent().specific
+
+
+class WorkshopTopic(TaggedItemBase):
+    content_object = ParentalKey(
+        WorkshopPage, on_delete=models.CASCADE, related_name="tagged_topics"
+    )
+
+
+class SeatInventory(models.Model):
+    """The seat counts of one workshop; every change is a conditional UPDATE of this row.
+
+    ``held`` seats wait for a payment (or a waitlist claim), ``confirmed`` seats are taken, and
+    ``offered`` seats are reserved for the waitlist entries that were offered them. The CHECK
+    constraint is the last line of defence: no code path can oversell, even a buggy one.
+    """
+
+    workshop = models.OneToOneField(WorkshopPage, on_delete=models.CASCADE, related_name="seats")
+    capacity = models.PositiveIntegerField()
+    held = models.PositiveIntegerField(default=0)
+    confirmed = models.PositiveIntegerField(default=0)
+    offered = models.PositiveIntegerField(default=0)
+    # The start time registrants were last told about, and the invite's SEQUENCE for it.
+    announced_starts_at = models.DateTimeField()
+    calendar_sequence = models.PositiveIntegerField(default=0)
+    recording_announced_url = models.URLField(blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "seat inventories"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    held__gte=0,
+                    confirmed__gte=0,
+                    offered__gte=0,
+                    capacity__gte=models.F("held") + models.F("confirmed") + models.F("offered"),
+                ),
+                name="seats_never_oversold",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workshop}: {self.taken}/{self.capacity}"
+
+    @property
+    def taken(self) -> int:
+        return self.held + self.confirmed + self.offered
+
+    @property
+    def free(self) -> int:
+        return max(self.capacity - self.taken, 0)
+
+
+class Registration(models.Model):
+    """A learner's seat (held, then confirmed) at one workshop."""
+
+    class Status(models.TextChoices):
+        HELD = "held", _("Held for payment")
+        CONFIRMED = "confirmed", _("Confirmed")
+        RELEASED = "released", _("Released (hold expired)")
+        CANCELLED = "cancelled", _("Cancelled")
+        REFUNDED = "refunded", _("Refunded")
+
+    # States that occupy a seat.
+    HOLDS_SEAT = (Status.HELD, Status.CONFIRMED)
+
+    workshop = models.ForeignKey(
+        WorkshopPage, on_delete=models.CASCADE, related_name="registrations"
+    )
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workshop_registrations"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices)
+    hold_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    reminded_24h_at = models.DateTimeField(null=True, blank=True)
+    reminded_1h_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One live seat per learner and workshop; ended registrations stay as history.
+            models.UniqueConstraint(
+                fields=["workshop", "learner"],
+                condition=models.Q(status__in=["held", "confirmed"]),
+                name="one_seat_per_learner",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["hold_expires_at"],
+                condition=models.Q(status="held"),
+                name="registration_hold_expiry_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner} at {self.workshop} ({self.status})"
+
+
+class WaitlistEntry(models.Model):
+    """A learner waiting for a seat on a sold-out workshop; first come, first offered."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting")
+        OFFERED = "offered", _("Offered a seat")
+        CLAIMED = "claimed", _("Claimed the seat")
+        EXPIRED = "expired", _("Offer expired")
+        DECLINED = "declined", _("Declined")
+        LEFT = "left", _("Left the waitlist")
+
+    workshop = models.ForeignKey(WorkshopPage, on_delete=models.CASCADE, related_name="waitlist")
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workshop_waitlist"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    joined_at = models.DateTimeField()
+    offered_at = models.DateTimeField(null=True, blank=True)
+    offer_expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "waitlist entries"
+        ordering = ["joined_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workshop", "learner"],
+                condition=models.Q(status__in=["waiting", "offered"]),
+                name="one_waitlist_place_per_learner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner} waiting for {self.workshop} ({self.status})"
