@@ -1,8 +1,10 @@
 """The course pages: the catalog, a course page, storefronts, and the editor's page rules."""
 
 import datetime
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -347,3 +349,16 @@ def test_catalog_is_found_at_courses_beside_the_course_actions(client):
     assert client.get("/courses/").status_code == 200
     assert Page.objects.filter(slug="courses").count() == 1
     assert not Enrollment.objects.exists()
+
+
+def test_demo_content_builds_the_catalog_once(client):
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+
+    html = client.get("/courses/").content.decode()
+
+    assert "Weekday sourdough" in html and "Free" in html
+    assert "SQL you’ll use on Monday" in html and "€49.00" in html
+    assert CoursePage.objects.count() == 2
+    assert LessonPage.objects.count() == 5 + 7
+    assert Enrollment.objects.get().learner.email == "learner@example.com"
