@@ -15,6 +15,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("payments/", include("payments.urls")),
+    # Only the actions; /courses/ itself (the catalog) is a Wagtail page and falls through.
+    path("courses/", include("courses.urls")),
     path("dashboard/", home_views.dashboard, name="dashboard"),
     path("search/", home_views.search, name="search"),
     path("sitemap.xml", sitemap, name="sitemap"),

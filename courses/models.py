@@ -5,10 +5,14 @@ deliveries and progress live in plain models that point at the pages, because pu
 revision rewrites every page field (DESIGN.md invariant 2).
 """
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import models
+from django.template.response import TemplateResponse
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalManyToManyField
 from wagtail import blocks
@@ -56,24 +60,35 @@ class CourseIndexPage(Page):
         courses = (
             CoursePage.objects.live()
             .public()
+            .defer_streamfields()
             .select_related("cover_image")
-            .prefetch_related("topics")
-            .order_by("-first_published_at")
+            .prefetch_related("topics", "cover_image__renditions")
+            .order_by(models.F("first_published_at").desc(nulls_last=True), "title", "pk")
         )
+        creators = list(self._creators())
         topic = request.GET.get("topic", "")
         creator = request.GET.get("creator", "")
         if topic:
             courses = courses.filter(topics__slug=topic)
         if creator:
-            courses = courses.filter(path__startswith=self._creator_path(creator))
+            chosen = next((page for page in creators if page.slug == creator), None)
+            # An unknown creator matches nothing rather than everything.
+            courses = courses.filter(path__startswith=chosen.path) if chosen else courses.none()
         page_obj = Paginator(courses, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+        # Each course's storefront from the list above, by tree path: no query per course.
+        creator_by_path = {page.path: page for page in creators}
+        for course in page_obj:
+            course.listed_creator = creator_by_path.get(course.path[: -Page.steplen])
+        filters = {key: value for key, value in (("topic", topic), ("creator", creator)) if value}
         context.update(
             courses=page_obj,
             page_obj=page_obj,
             topics=Topic.objects.all(),
-            creators=self._creators(),
+            creators=creators,
             selected_topic=topic,
             selected_creator=creator,
+            is_filtered=bool(filters),
+            filter_query=urlencode(filters),
         )
         return context
 
@@ -86,12 +101,6 @@ class CourseIndexPage(Page):
         course_paths = CoursePage.objects.live().public().values_list("path", flat=True)
         parent_paths = {path[: -Page.steplen] for path in course_paths}
         return Page.objects.live().filter(path__in=parent_paths).order_by("title")
-
-    @classmethod
-    def _creator_path(cls, slug: str) -> str:
-        creator = cls._creators().filter(slug=slug).first()
-        # An unknown creator matches nothing rather than everything.
-        return creator.path if creator else "-"
 
 
 class ScheduleMode(models.TextChoices):
@@ -160,6 +169,31 @@ class CoursePage(Page):
         if self.schedule_mode == ScheduleMode.COHORT and not self.cohort_start_date:
             raise ValidationError({"cohort_start_date": _("A cohort course needs a start date.")})
 
+    def get_context(self, request, *args, **kwargs):
+        from .selectors import enrollment_in, progress_for
+
+        context = super().get_context(request, *args, **kwargs)
+        enrollment = enrollment_in(user=request.user, course=self)
+        progress = None
+        if enrollment is not None and enrollment.status != Enrollment.Status.REFUNDED:
+            progress = progress_for([enrollment])[0]
+        context.update(
+            # The storefront page: its title and URL are all the page shows.
+            creator=self.get_parent(),
+            # Titles and days only: a lesson body never appears on the course page.
+            syllabus=self.lessons().defer_streamfields(),
+            enrollment=enrollment,
+            progress=progress,
+        )
+        return context
+
+    def serve(self, request, *args, **kwargs):
+        response = super().serve(request, *args, **kwargs)
+        if not self.is_free:
+            # Paid content (DESIGN.md invariant 7): no shared cache keeps a copy.
+            patch_cache_control(response, private=True, no_store=True)
+        return response
+
     @property
     def is_free(self) -> bool:
         return self.price_amount == 0
@@ -205,6 +239,57 @@ class LessonPage(Page):
     @property
     def course(self) -> CoursePage:
         return self.get_parent().specific
+
+    def serve(self, request, *args, **kwargs):
+        """Decide access on the server for this request, then render the page (body or reason).
+
+        Every lesson response is private and not stored: the body is paid content, and the
+        page differs per reader (DESIGN.md invariant 7).
+        """
+        from . import selectors, services
+
+        request.is_preview = False
+        access = selectors.lesson_access(user=request.user, lesson=self)
+        if access.allowed and access.enrollment is not None:
+            services.record_lesson_opened(enrollment=access.enrollment, lesson=self)
+        response = TemplateResponse(
+            request,
+            self.get_template(request, *args, **kwargs),
+            self.get_context(request, *args, access=access, **kwargs),
+        )
+        patch_cache_control(response, private=True, no_store=True)
+        return response
+
+    def get_context(self, request, *args, access=None, **kwargs):
+        from . import selectors
+
+        context = super().get_context(request, *args, **kwargs)
+        course = CoursePage.objects.get(path=self.path[: -self.steplen])
+        lessons = list(course.lessons().defer_streamfields())
+        position = next((i for i, lesson in enumerate(lessons) if lesson.pk == self.pk), None)
+        if getattr(request, "is_preview", False):
+            # An editor previewing a draft in the Wagtail admin reads the body.
+            access = selectors.LessonAccess(enrollment=None)
+        elif access is None:
+            access = selectors.lesson_access(user=request.user, lesson=self)
+        progress = None
+        if access.enrollment is not None and access.allowed:
+            progress = selectors.progress_for([access.enrollment])[0]
+        context.update(
+            course=course,
+            access=access,
+            progress=progress,
+            is_completed=progress is not None and self.pk in progress.completed_lesson_ids,
+            previous_lesson=lessons[position - 1] if position else None,
+            next_lesson=(
+                lessons[position + 1]
+                if position is not None and position + 1 < len(lessons)
+                else None
+            ),
+            lesson_number=position + 1 if position is not None else None,
+            lesson_count=len(lessons),
+        )
+        return context
 
 
 class Enrollment(models.Model):

@@ -1,13 +1,15 @@
 """Reads of the courses app: who may read what, and progress for the dashboard."""
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from django.db.models import Count, Q
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import CoursePage, Enrollment, LessonDelivery, LessonPage
+from .models import CoursePage, Enrollment, LessonDelivery, LessonPage, LessonProgress
 
 
 class Denial(StrEnum):
@@ -63,8 +65,12 @@ class CourseProgress:
     enrollment: Enrollment
     lessons_total: int
     lessons_completed: int
+    # The first lesson not yet released to this learner, and when it will be.
     next_lesson: LessonPage | None
     next_lesson_at: datetime | None
+    # The first released lesson the learner has not completed: where "continue" leads.
+    continue_lesson: LessonPage | None = None
+    completed_lesson_ids: frozenset[int] = frozenset()
 
     @property
     def percent(self) -> int:
@@ -73,53 +79,81 @@ class CourseProgress:
         return round(100 * self.lessons_completed / self.lessons_total)
 
 
-def learner_courses(*, learner, now: datetime | None = None) -> list[CourseProgress]:
-    """The learner's courses with progress and the next lesson, in a fixed number of queries."""
-    now = now or timezone.now()
-    enrollments = list(
+def learner_enrollments(*, learner) -> QuerySet[Enrollment]:
+    """The learner's enrolments that still give access, newest first (the dashboard's list)."""
+    return (
         Enrollment.objects.filter(learner=learner)
         .exclude(status=Enrollment.Status.REFUNDED)
         .select_related("course")
-        .annotate(
-            lessons_completed=Count(
-                "progress",
-                filter=Q(progress__completed_at__isnull=False, progress__lesson__live=True),
+        .order_by("-enrolled_at", "-pk")
+    )
+
+
+def _is_released(delivery: LessonDelivery, now: datetime) -> bool:
+    # The same rule as lesson_access: sent, or due.
+    return delivery.status == LessonDelivery.Status.SENT or delivery.due_at <= now
+
+
+def progress_for(
+    enrollments: Iterable[Enrollment], *, now: datetime | None = None
+) -> list[CourseProgress]:
+    """Progress and the next lessons of each enrolment, in two queries however many there are.
+
+    A course's lessons are its live lessons that have a delivery row for the enrolment (every
+    live lesson has one: enrolling and publishing write them).
+    """
+    now = now or timezone.now()
+    enrollments = list(enrollments)
+    deliveries: dict[int, list[LessonDelivery]] = defaultdict(list)
+    for delivery in (
+        LessonDelivery.objects.filter(enrollment__in=enrollments, lesson__live=True)
+        .select_related("lesson")
+        .defer("lesson__body")
+        .order_by("lesson__day", "lesson__path")
+    ):
+        deliveries[delivery.enrollment_id].append(delivery)
+    completed: dict[int, set[int]] = defaultdict(set)
+    for enrollment_id, lesson_id in LessonProgress.objects.filter(
+        enrollment__in=enrollments, completed_at__isnull=False
+    ).values_list("enrollment_id", "lesson_id"):
+        completed[enrollment_id].add(lesson_id)
+
+    result = []
+    for enrollment in enrollments:
+        rows = deliveries[enrollment.pk]
+        done = completed[enrollment.pk]
+        released = [row for row in rows if _is_released(row, now)]
+        upcoming = sorted(
+            (row for row in rows if not _is_released(row, now)), key=lambda row: row.due_at
+        )
+        continue_row = next((row for row in released if row.lesson_id not in done), None)
+        result.append(
+            CourseProgress(
+                enrollment=enrollment,
+                lessons_total=len(rows),
+                lessons_completed=sum(1 for row in rows if row.lesson_id in done),
+                next_lesson=upcoming[0].lesson if upcoming else None,
+                next_lesson_at=upcoming[0].due_at if upcoming else None,
+                continue_lesson=continue_row.lesson if continue_row else None,
+                completed_lesson_ids=frozenset(done),
             )
         )
-        .order_by("-enrolled_at")
-    )
-    lesson_counts = dict(
-        LessonPage.objects.live()
-        .filter(deliveries__enrollment__in=enrollments)
-        .values_list("deliveries__enrollment_id")
-        .annotate(total=Count("pk", distinct=True))
-    )
-    upcoming: dict[int, LessonDelivery] = {}
-    for delivery in (
-        LessonDelivery.objects.filter(
-            enrollment__in=enrollments,
-            status__in=[*LessonDelivery.RESCHEDULABLE, LessonDelivery.Status.SENDING],
-            lesson__live=True,
-        )
-        .select_related("lesson")
-        .order_by("enrollment_id", "due_at")
-    ):
-        upcoming.setdefault(delivery.enrollment_id, delivery)
-    return [
-        CourseProgress(
-            enrollment=enrollment,
-            lessons_total=lesson_counts.get(enrollment.pk, 0),
-            lessons_completed=enrollment.lessons_completed,
-            next_lesson=upcoming[enrollment.pk].lesson if enrollment.pk in upcoming else None,
-            next_lesson_at=upcoming[enrollment.pk].due_at if enrollment.pk in upcoming else None,
-        )
-        for enrollment in enrollments
-    ]
+    return result
+
+
+def learner_courses(*, learner, now: datetime | None = None) -> list[CourseProgress]:
+    """The learner's courses with progress and the next lesson, in a fixed number of queries."""
+    return progress_for(learner_enrollments(learner=learner), now=now)
 
 
 def course_progress(*, learner, course: CoursePage) -> CourseProgress | None:
     """Progress in one course, for the course page's progress bar."""
-    for progress in learner_courses(learner=learner):
-        if progress.enrollment.course_id == course.pk:
-            return progress
-    return None
+    enrollment = learner_enrollments(learner=learner).filter(course=course).first()
+    return progress_for([enrollment])[0] if enrollment else None
+
+
+def enrollment_in(*, user, course: CoursePage) -> Enrollment | None:
+    """The user's enrolment in ``course``, refunded ones included; None for visitors."""
+    if not user.is_authenticated:
+        return None
+    return Enrollment.objects.filter(learner=user, course=course).first()

@@ -224,3 +224,32 @@ def record_lesson_opened(
     LessonProgress.objects.get_or_create(
         enrollment=enrollment, lesson=lesson, defaults={"first_opened_at": _now(now)}
     )
+
+
+@transaction.atomic
+def retry_delivery(*, delivery: LessonDelivery, now: datetime | None = None) -> LessonDelivery:
+    """Give a failed lesson e-mail another go: due now, error cleared (staff's "retry").
+
+    A no-op for any other state, and for a refunded enrolment (its lessons stay cancelled).
+    A paused learner's row goes back to ``paused`` so that resuming sends it. ``attempts`` is
+    kept as the row's history.
+    """
+    delivery = (
+        LessonDelivery.objects.select_for_update().select_related("enrollment").get(pk=delivery.pk)
+    )
+    enrollment = delivery.enrollment
+    if (
+        delivery.status != LessonDelivery.Status.FAILED
+        or enrollment.status == Enrollment.Status.REFUNDED
+    ):
+        return delivery
+    delivery.status = (
+        LessonDelivery.Status.PAUSED
+        if enrollment.status == Enrollment.Status.PAUSED
+        else LessonDelivery.Status.PENDING
+    )
+    delivery.due_at = _now(now)
+    delivery.last_error = ""
+    delivery.lease_expires_at = None
+    delivery.save(update_fields=["status", "due_at", "last_error", "lease_expires_at"])
+    return delivery

@@ -3,7 +3,10 @@ from django.core.paginator import Paginator
 from django.template.response import TemplateResponse
 from wagtail.models import Page
 
+from courses import selectors as course_selectors
+
 SEARCH_RESULTS_PER_PAGE = 10
+DASHBOARD_COURSES_PER_PAGE = 20
 
 
 def search(request):
@@ -19,5 +22,19 @@ def search(request):
 
 @login_required
 def dashboard(request):
-    """ "My learning": the signed-in learner's courses and workshops."""
-    return TemplateResponse(request, "home/dashboard.html", {})
+    """ "My learning": the signed-in learner's courses and workshops.
+
+    A fixed number of queries however many courses: one page of enrolments, then their
+    progress in two more (``courses.selectors.progress_for``).
+    """
+    enrollments = Paginator(
+        course_selectors.learner_enrollments(learner=request.user), DASHBOARD_COURSES_PER_PAGE
+    ).get_page(request.GET.get("page"))
+    return TemplateResponse(
+        request,
+        "home/dashboard.html",
+        {
+            "courses": course_selectors.progress_for(enrollments.object_list),
+            "courses_page": enrollments,
+        },
+    )

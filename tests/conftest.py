@@ -56,6 +56,26 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "timezone_id": "Asia/Tokyo", "locale": "en-GB"}
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """Keep serialized rollback working after a browser test.
+
+    Django keeps the migration-made rows (the default site, the home page) that
+    ``serialized_rollback`` restores on the connection object. After a Playwright test the
+    test thread gets new connection objects (Playwright's greenlet-based sync API changes the
+    context that asgiref's ``Local`` keys them on), and without the rows every later
+    transactional test would start from an empty database. Keeping them on the class
+    reaches every connection object.
+    """
+    from django.db import connections
+
+    for connection in connections.all():
+        contents = getattr(connection, "_test_serialized_contents", None)
+        if contents is not None:
+            type(connection)._test_serialized_contents = contents  # type: ignore[attr-defined]
+    return django_db_setup
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Each test starts with an empty cache: allauth's rate-limit counters live there."""

@@ -1,0 +1,14 @@
+"""The learner's actions on courses; the pages themselves are served by Wagtail."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "courses"
+
+urlpatterns = [
+    path("<int:course_id>/enrol/", views.enrol, name="enrol"),
+    path("lessons/<int:lesson_id>/complete/", views.complete_lesson, name="complete_lesson"),
+    path("enrolments/<int:enrollment_id>/pause/", views.pause_enrollment, name="pause"),
+    path("enrolments/<int:enrollment_id>/resume/", views.resume_enrollment, name="resume"),
+]

@@ -1,0 +1,177 @@
+"""Who may read a lesson on the site, decided on the server for every request (invariant 7).
+
+Every refused reader still gets the lesson's page, with its title and the reason, and never the
+body: each test looks for a sentence that only the body contains.
+"""
+
+import zoneinfo
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from courses import services
+from courses.models import LessonDelivery, LessonPage, LessonProgress
+from tests.courses.factories import body_sentence, course_page, enrol, learner
+
+pytestmark = pytest.mark.django_db
+
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+
+
+@pytest.fixture
+def course():
+    return course_page(title="Weekday sourdough", lessons=2)
+
+
+@pytest.fixture
+def day_0(course) -> LessonPage:
+    return course.lessons().get(day=0)
+
+
+@pytest.fixture
+def day_1(course) -> LessonPage:
+    return course.lessons().get(day=1)
+
+
+def assert_private(response):
+    directives = {part.strip() for part in response["Cache-Control"].split(",")}
+    assert {"private", "no-store"} <= directives
+
+
+def read(client, lesson: LessonPage) -> str:
+    response = client.get(lesson.url)
+    assert response.status_code == 200
+    assert_private(response)
+    html = response.content.decode()
+    assert lesson.title in html
+    return html
+
+
+def test_visitor_is_asked_to_sign_in(client, day_0):
+    html = read(client, day_0)
+
+    assert body_sentence(day_0.title) not in html
+    assert "Sign in to read this lesson" in html
+    assert f"{reverse('account_login')}?next={day_0.url}" in html
+
+
+def test_learner_not_enrolled_is_asked_to_enrol_first(client, course, day_0):
+    client.force_login(learner())
+
+    html = read(client, day_0)
+
+    assert body_sentence(day_0.title) not in html
+    assert "Enrol first" in html
+    assert f'href="{course.url}"' in html
+
+
+def test_learner_enrolled_in_another_course_is_asked_to_enrol_first(client, day_0):
+    user = learner()
+    enrol(user, course_page(title="SQL on Monday", lessons=1))
+    client.force_login(user)
+
+    html = read(client, day_0)
+
+    assert body_sentence(day_0.title) not in html
+    assert "Enrol first" in html
+
+
+def test_lesson_not_released_yet_says_when_it_unlocks_in_the_readers_zone(client, course, day_1):
+    user = learner(time_zone="Europe/Berlin", lesson_send_hour=0)
+    enrollment = enrol(user, course)
+    client.force_login(user)
+    due_at = enrollment.deliveries.get(lesson=day_1).due_at
+
+    html = read(client, day_1)
+
+    assert body_sentence(day_1.title) not in html
+    local = timezone.localtime(due_at, BERLIN)
+    # e.g. "Unlocks on Fri 27 Nov, 00:00 (Europe/Berlin)"
+    assert f"Unlocks on {local:%a} {local.day} {local:%b, %H:%M} (Europe/Berlin)" in html
+
+
+def test_paused_learner_is_offered_resume(client, course, day_0):
+    user = learner()
+    enrollment = services.pause(enrollment=enrol(user, course))
+    client.force_login(user)
+
+    html = read(client, day_0)
+
+    assert body_sentence(day_0.title) not in html
+    assert "Your course is paused" in html
+    assert reverse("courses:resume", args=[enrollment.pk]) in html
+
+
+def test_refunded_learner_is_told_the_enrolment_was_refunded(client, course, day_0):
+    user = learner()
+    services.revoke(enrollment=enrol(user, course))
+    client.force_login(user)
+
+    html = read(client, day_0)
+
+    assert body_sentence(day_0.title) not in html
+    assert "This enrolment was refunded" in html
+
+
+def test_enrolled_learner_reads_a_released_lesson_and_its_first_opening_is_noted(
+    client, course, day_0, day_1
+):
+    user = learner()
+    enrollment = enrol(user, course)
+    client.force_login(user)
+
+    html = read(client, day_0)
+    first_opened_at = LessonProgress.objects.get(enrollment=enrollment).first_opened_at
+    read(client, day_0)
+
+    assert body_sentence(day_0.title) in html
+    assert "SELECT 1;" in html  # the code block
+    assert "Go slowly." in html  # the callout
+    assert "Mark complete" in html
+    assert f'href="{day_1.url}"' in html  # next lesson
+    progress = LessonProgress.objects.get(enrollment=enrollment)
+    assert progress.first_opened_at == first_opened_at
+    assert progress.completed_at is None
+
+
+def test_a_sent_lesson_stays_readable(client, course, day_1):
+    user = learner()
+    enrollment = enrol(user, course)
+    enrollment.deliveries.filter(lesson=day_1).update(status=LessonDelivery.Status.SENT)
+    client.force_login(user)
+
+    assert body_sentence(day_1.title) in read(client, day_1)
+
+
+def test_unpublished_lesson_is_not_found(client, course, day_0):
+    user = learner()
+    enrol(user, course)
+    client.force_login(user)
+    url = day_0.url
+    day_0.unpublish()
+
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("who", ["visitor", "not-enrolled", "not-released", "paused", "refunded"])
+def test_only_a_reader_may_mark_a_lesson_complete(client, course, day_1, who):
+    user = learner()
+    if who != "not-enrolled":
+        enrollment = enrol(user, course)
+        if who == "paused":
+            services.pause(enrollment=enrollment)
+        elif who == "refunded":
+            services.revoke(enrollment=enrollment)
+    if who != "visitor":
+        client.force_login(user)
+
+    response = client.post(reverse("courses:complete_lesson", args=[day_1.pk]))
+
+    if who == "visitor":
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("account_login"))
+    else:
+        assert response.status_code == 403
+        assert "You can’t complete this lesson yet" in response.content.decode()
+    assert not LessonProgress.objects.filter(completed_at__isnull=False).exists()
