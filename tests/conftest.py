@@ -32,6 +32,36 @@ def pytest_sessionstart(session):
         pytest.exit("\n".join(problems), returncode=3)
 
 
+def _share_serialized_contents() -> None:
+    """Keep ``serialized_rollback`` working after the first browser test of the session.
+
+    Playwright's sync API marks its event loop as running in the main thread between calls,
+    for the rest of the session (the ``playwright`` fixture is session-scoped). Django then
+    hands the main thread connections from its async-context storage: new connection objects
+    without the ``_test_serialized_contents`` that pytest-django put on the thread's original
+    one when it created the test database. A ``serialized_rollback`` test would then restore
+    nothing (no Wagtail site) and its flush would re-run post_migrate (content types that the
+    next restore collides with). Copy the contents onto the connection in use.
+    """
+    from django.db import connections
+
+    thread_storage = getattr(getattr(connections, "_connections", None), "_storage", None)
+    for alias in connections:
+        contents = getattr(getattr(thread_storage, alias, None), "_test_serialized_contents", None)
+        if contents is not None and not hasattr(connections[alias], "_test_serialized_contents"):
+            connections[alias]._test_serialized_contents = contents  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    _share_serialized_contents()  # before the test database is set up for this test
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item, nextitem):
+    _share_serialized_contents()  # before the flush that ends a transactional test
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """Debian's Chromium, headless, with the flags a root container without a GPU needs."""

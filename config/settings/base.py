@@ -202,7 +202,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic jobs; apps add their own entries here, and the database scheduler copies them
 # into django-celery-beat's tables at start.
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # Lesson e-mails (courses/dispatch.py): claim the due outbox rows and queue their sending.
+    "dispatch-due-lessons": {
+        "task": "courses.tasks.dispatch_due_lessons",
+        "schedule": 60.0,
+        # A tick that waited in the queue past the next one is useless: the next does its work.
+        # (django-celery-beat's name for the ``expires`` option of apply_async.)
+        "options": {"expire_seconds": 55},
+    },
+}
 CELERY_TASK_IGNORE_RESULT = True
 
 # Payments

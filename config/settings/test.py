@@ -17,14 +17,20 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 MEDIA_ROOT = env.path("MEDIA_ROOT", default="/tmp/microcourses-test-media")  # noqa: S108
 
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
+# The real-worker tests start a Celery worker in a subprocess that sends to a loopback SMTP
+# server of the test (tests/courses/dispatch_helpers.py); these point it there.
+EMAIL_HOST = env("EMAIL_HOST", default="127.0.0.1")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_TIMEOUT = 10
 
 # A real cache: allauth's rate limits count in it.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_URL = REDIS_URL
-# Unit tests run tasks in-process; the tests that need a real worker switch this off.
-CELERY_TASK_ALWAYS_EAGER = True
+# Unit tests run tasks in-process; the tests that need a real worker switch this off (and their
+# worker subprocess gets CELERY_TASK_ALWAYS_EAGER=false).
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 
 # The tests start the Stripe emulator on a free port and point STRIPE_API_BASE at it.
@@ -38,3 +44,7 @@ SITE_URL = WAGTAILADMIN_BASE_URL = "http://testserver"
 # Serve static files from the apps' folders, as in development: tests don't run collectstatic.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+# Until config/urls.py includes courses.pause_urls (the lesson e-mails' pause link), the courses
+# tests and their worker subprocess use tests/courses/dispatch_urls.py, which adds it.
+ROOT_URLCONF = env("ROOT_URLCONF", default=ROOT_URLCONF)

@@ -1,0 +1,391 @@
+"""Getting each lesson e-mail out once: claim due outbox rows, then send them (invariant 5).
+
+Two halves, each a service with ``now=`` so tests are exact:
+
+``claim_due_deliveries`` is the beat job (every minute, ``tasks.dispatch_due_lessons``). In short
+transactions it locks due rows with ``SELECT ... FOR UPDATE SKIP LOCKED`` (so two dispatchers
+never take the same row and never wait for each other), marks them ``sending`` with a lease, and
+after commit enqueues ``tasks.send_lesson_batch`` with their ids, a chunk per task. A row whose
+lease ran out (its worker died) is claimed again.
+
+``send_deliveries`` is the send task's body: over one SMTP connection, for each row it re-checks
+the row and its enrolment in a short transaction, sends the e-mail outside any transaction, and
+marks the row ``sent`` in another. A transient SMTP failure puts the row back to ``pending`` a
+little later (the dispatcher picks it up again: the retry schedule lives in the row, not in the
+broker); a permanent one, or the last attempt, marks it ``failed`` with the error for staff.
+
+A lesson goes out at most once except in one case, by design: a worker that dies after the mail
+server accepted a message but before the row was marked ``sent``. The lease then expires and the
+message is sent again, with the same ``Message-ID``, so mail clients recognise the repeat.
+
+On SQLite (``make run``) ``select_for_update`` is a no-op; SQLite's single writer (IMMEDIATE
+transactions) serialises the claims instead.
+"""
+
+import logging
+import smtplib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, QuerySet
+from django.utils import timezone
+
+from . import tasks
+from .emails import build_lesson_email
+from .models import Enrollment, LessonDelivery
+
+logger = logging.getLogger(__name__)
+
+# Rows claimed per transaction: big enough to be quick, small enough to keep locks short.
+CLAIM_BATCH_SIZE = 500
+# A run stops after this many batches; whatever is still due waits for the next minute's run.
+MAX_BATCHES_PER_RUN = 100
+# Ids per send task: one SMTP connection each, and well inside the task's time limit.
+SEND_CHUNK_SIZE = 50
+# How long a claimed row belongs to its send task. Longer than a task may wait in the queue and
+# run (CELERY_TASK_TIME_LIMIT is 5 minutes); the send step renews it before each message.
+LEASE = timedelta(minutes=15)
+# Claims per row, counting the first: transient failures retry until this many, then fail.
+MAX_ATTEMPTS = 5
+RETRY_BASE_DELAY = timedelta(minutes=1)
+# The longest error text kept on a row.
+ERROR_MAX_LENGTH = 2000
+
+Status = LessonDelivery.Status
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else timezone.now()
+
+
+def retry_delay(*, attempts: int) -> timedelta:
+    """Exponential backoff after the ``attempts``-th try: 1, 2, 4, 8 minutes...
+
+    Capped at a quarter of the broker's longest countdown. The retry is a row the dispatcher
+    scans, not a task countdown, but keeping under it means nothing here ever waits longer than
+    the rest of the system is built for.
+    """
+    cap = timedelta(seconds=settings.CELERY_MAX_COUNTDOWN_SECONDS // 4)
+    return min(RETRY_BASE_DELAY * 2 ** max(attempts - 1, 0), cap)
+
+
+# Claiming
+
+
+def _sendable() -> QuerySet[LessonDelivery]:
+    """Rows of active enrolments whose learner's address is verified.
+
+    A row to an unverified address stays ``pending`` and is claimed once the learner confirms
+    the address. Paused and refunded enrolments have no ``pending`` rows (their rows are
+    ``paused``/``cancelled``), so the enrolment test only catches a change made a moment ago.
+    """
+    verified_address = EmailAddress.objects.filter(
+        user_id=OuterRef("enrollment__learner_id"),
+        email__iexact=OuterRef("enrollment__learner__email"),
+        verified=True,
+    )
+    return LessonDelivery.objects.filter(enrollment__status=Enrollment.Status.ACTIVE).filter(
+        Exists(verified_address)
+    )
+
+
+def pending_due(*, now: datetime) -> QuerySet[LessonDelivery]:
+    """Due ``pending`` rows, oldest first (uses the partial index ``delivery_pending_due_idx``)."""
+    return _sendable().filter(status=Status.PENDING, due_at__lte=now).order_by("due_at")
+
+
+def expired_leases(*, now: datetime) -> QuerySet[LessonDelivery]:
+    """``sending`` rows whose send task died (uses the partial index ``delivery_lease_idx``)."""
+    return (
+        _sendable()
+        .filter(status=Status.SENDING, lease_expires_at__lte=now)
+        .order_by("lease_expires_at")
+    )
+
+
+def lock_for_claim(queryset: QuerySet[LessonDelivery]) -> QuerySet[LessonDelivery]:
+    # Lock only the delivery rows: locking the joined enrolment would make a second dispatcher
+    # skip every other lesson of that enrolment, and would block pause() meanwhile.
+    return queryset.select_for_update(skip_locked=True, of=("self",))
+
+
+def claim_batch(*, now: datetime, batch_size: int, lease: timedelta) -> tuple[list[int], int]:
+    """Claim up to ``batch_size`` rows; the caller's transaction holds the locks.
+
+    Returns the claimed ids and how many rows were looked at (claimed or given up on), so the
+    caller knows whether more may be due. Their send tasks are enqueued when the caller's
+    transaction commits; a rolled-back claim enqueues nothing.
+    """
+    pending = list(lock_for_claim(pending_due(now=now)).values_list("pk", flat=True)[:batch_size])
+    expired: list[tuple[int, int]] = []
+    if len(pending) < batch_size:
+        expired = list(
+            lock_for_claim(expired_leases(now=now)).values_list("pk", "attempts")[
+                : batch_size - len(pending)
+            ]
+        )
+    exhausted = [pk for pk, attempts in expired if attempts >= MAX_ATTEMPTS]
+    if exhausted:
+        # A row whose send task died this many times would kill the next worker too.
+        LessonDelivery.objects.filter(pk__in=exhausted).update(
+            status=Status.FAILED,
+            lease_expires_at=None,
+            last_error=f"Gave up after {MAX_ATTEMPTS} attempts: the send task never finished "
+            "(worker crash or time limit).",
+        )
+        logger.error("Lesson deliveries %s failed: their send tasks never finished", exhausted)
+    claimed = pending + [pk for pk, attempts in expired if attempts < MAX_ATTEMPTS]
+    if claimed:
+        LessonDelivery.objects.filter(pk__in=claimed).update(
+            status=Status.SENDING, lease_expires_at=now + lease, attempts=F("attempts") + 1
+        )
+        for start in range(0, len(claimed), SEND_CHUNK_SIZE):
+            tasks.send_lesson_batch.delay_on_commit(claimed[start : start + SEND_CHUNK_SIZE])
+    return claimed, len(pending) + len(expired)
+
+
+def claim_due_deliveries(
+    *,
+    now: datetime | None = None,
+    batch_size: int = CLAIM_BATCH_SIZE,
+    lease: timedelta = LEASE,
+    max_batches: int = MAX_BATCHES_PER_RUN,
+) -> list[int]:
+    """Claim every due lesson e-mail (up to ``max_batches`` batches) and queue its sending.
+
+    Each batch is its own transaction, so its send tasks start while later batches are claimed
+    and no lock is held for long. Returns the ids claimed.
+    """
+    now = _now(now)
+    claimed: list[int] = []
+    for _ in range(max_batches):
+        with transaction.atomic():
+            ids, looked_at = claim_batch(now=now, batch_size=batch_size, lease=lease)
+        claimed.extend(ids)
+        if looked_at < batch_size:
+            break
+    return claimed
+
+
+# Sending
+
+
+@dataclass
+class SendReport:
+    """What ``send_deliveries`` did with each id."""
+
+    sent: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    # Already sent by someone else, deleted, or the enrolment or lesson changed meanwhile.
+    not_sent: list[int] = field(default_factory=list)
+
+
+def send_deliveries(*, delivery_ids: Iterable[int], now: datetime | None = None) -> SendReport:
+    """Send the claimed lesson e-mails ``delivery_ids`` over one SMTP connection.
+
+    Idempotent: a row that is no longer ``sending`` (sent, paused, cancelled) is left alone, so
+    running the same task twice sends nothing the second time.
+    """
+    report = SendReport()
+    connection = get_connection()
+    is_open = False
+    # Once the mail server can't be reached, the rest of the batch waits for a later retry
+    # rather than each message waiting for its own connection timeout.
+    unreachable: str | None = None
+    lesson_ids_by_course: dict[int, list[int]] = {}
+    try:
+        for delivery_id in delivery_ids:
+            delivery = _check_out(delivery_id=delivery_id, now=_now(now))
+            if delivery is None:
+                report.not_sent.append(delivery_id)
+                continue
+            if unreachable is not None:
+                _retry_or_fail(delivery, error=unreachable, now=_now(now), report=report)
+                continue
+            course = delivery.enrollment.course
+            if course.pk not in lesson_ids_by_course:
+                lesson_ids_by_course[course.pk] = list(
+                    course.lessons().values_list("pk", flat=True)
+                )
+            try:
+                message = build_lesson_email(
+                    delivery,
+                    connection=connection,
+                    course_lesson_ids=lesson_ids_by_course[course.pk],
+                )
+            except Exception as error:
+                # A broken lesson (say, an image file gone missing) must not stop the batch;
+                # it retries in case an editor fixes it, and then fails where staff see it.
+                logger.exception("Could not build the lesson e-mail of delivery %s", delivery_id)
+                _retry_or_fail(delivery, error=_describe(error), now=_now(now), report=report)
+                continue
+            if not is_open:
+                try:
+                    connection.open()
+                    is_open = True
+                except OSError as error:  # smtplib's errors are OSErrors too
+                    unreachable = f"Could not connect to the mail server: {_describe(error)}"
+                    logger.warning("Lesson e-mails wait for a retry: %s", unreachable)
+                    _retry_or_fail(delivery, error=unreachable, now=_now(now), report=report)
+                    continue
+            try:
+                sent = connection.send_messages([message])
+            except OSError as error:
+                if not _server_still_talking(error):
+                    # Dropped, timed out, or a 421: the next message opens a new connection.
+                    _close_quietly(connection)
+                    is_open = False
+                if is_permanent_error(error):
+                    _fail(delivery, error=_describe(error), report=report)
+                else:
+                    _retry_or_fail(delivery, error=_describe(error), now=_now(now), report=report)
+                continue
+            if sent != 1:
+                _retry_or_fail(
+                    delivery, error="The mail backend sent nothing.", now=_now(now), report=report
+                )
+                continue
+            _mark_sent(delivery, now=_now(now), report=report)
+    finally:
+        if is_open:
+            _close_quietly(connection)
+    return report
+
+
+def is_permanent_error(error: BaseException) -> bool:
+    """A 5xx reply about this message or recipient: sending it again can't help.
+
+    Connection-level trouble (refused, dropped, timed out, a 4xx, a failed greeting or login)
+    is transient: it is about the mail server, not this lesson, and usually passes.
+    """
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return any(code >= 500 for code, _ in error.recipients.values())
+    if isinstance(
+        error, smtplib.SMTPConnectError | smtplib.SMTPHeloError | smtplib.SMTPAuthenticationError
+    ):
+        return False
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 500 <= error.smtp_code < 600
+    return False
+
+
+def _server_still_talking(error: OSError) -> bool:
+    """The server refused this message but kept the session (smtplib has reset it)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return True
+    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code != 421
+
+
+def _check_out(*, delivery_id: int, now: datetime) -> LessonDelivery | None:
+    """Lock the row, re-check it, and renew its lease for the send; None when it isn't ours.
+
+    The transaction ends before the SMTP conversation starts: no row stays locked while a
+    mail server takes its time.
+    """
+    with transaction.atomic():
+        delivery = (
+            LessonDelivery.objects.select_for_update(of=("self",))
+            .select_related("enrollment__learner", "enrollment__course", "lesson")
+            .filter(pk=delivery_id)
+            .first()
+        )
+        if delivery is None or delivery.status != Status.SENDING:
+            # Deleted with its enrolment or lesson, or already handled by another task.
+            return None
+        new_status = _status_if_unsendable(delivery)
+        if new_status is not None:
+            delivery.status = new_status
+            delivery.lease_expires_at = None
+            delivery.save(update_fields=["status", "lease_expires_at"])
+            return None
+        delivery.lease_expires_at = now + LEASE
+        delivery.save(update_fields=["lease_expires_at"])
+        return delivery
+
+
+def _status_if_unsendable(delivery: LessonDelivery) -> Status | None:
+    enrollment_status = delivery.enrollment.status
+    if enrollment_status == Enrollment.Status.PAUSED:
+        return Status.PAUSED  # resume() makes it pending again, at its new time
+    if enrollment_status == Enrollment.Status.REFUNDED:
+        return Status.CANCELLED
+    if not delivery.lesson.live:
+        # Only the lesson counts: a creator who unpublishes the course page to stop sales
+        # must not stop the lessons of learners who already enrolled.
+        return Status.SKIPPED
+    return None
+
+
+def _mark_sent(delivery: LessonDelivery, *, now: datetime, report: SendReport) -> None:
+    updated = LessonDelivery.objects.filter(pk=delivery.pk, status=Status.SENDING).update(
+        status=Status.SENT, sent_at=now, lease_expires_at=None, last_error=""
+    )
+    if not updated:
+        # Refunded while the message was on its way: it went out, the row says cancelled.
+        logger.info("Lesson delivery %s was sent but changed meanwhile", delivery.pk)
+    report.sent.append(delivery.pk)
+
+
+def _retry_or_fail(
+    delivery: LessonDelivery, *, error: str, now: datetime, report: SendReport
+) -> None:
+    if delivery.attempts >= MAX_ATTEMPTS:
+        _fail(delivery, error=f"Gave up after {delivery.attempts} attempts. {error}", report=report)
+        return
+    delay = retry_delay(attempts=delivery.attempts)
+    LessonDelivery.objects.filter(pk=delivery.pk, status=Status.SENDING).update(
+        status=Status.PENDING,
+        due_at=now + delay,
+        lease_expires_at=None,
+        last_error=error[:ERROR_MAX_LENGTH],
+    )
+    logger.warning(
+        "Lesson delivery %s (attempt %s) will be retried in %s: %s",
+        delivery.pk,
+        delivery.attempts,
+        delay,
+        error,
+    )
+    report.retrying.append(delivery.pk)
+
+
+def _fail(delivery: LessonDelivery, *, error: str, report: SendReport) -> None:
+    LessonDelivery.objects.filter(pk=delivery.pk, status=Status.SENDING).update(
+        status=Status.FAILED, lease_expires_at=None, last_error=error[:ERROR_MAX_LENGTH]
+    )
+    # ERROR: staff are alerted by the log, and the admin shows the row with its last_error.
+    logger.error(
+        "Lesson delivery %s to %s failed: %s", delivery.pk, delivery.enrollment.learner, error
+    )
+    report.failed.append(delivery.pk)
+
+
+def _describe(error: BaseException) -> str:
+    """``SMTPDataError: 451 4.3.0 Try again later`` rather than a tuple of bytes."""
+    name = type(error).__name__
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        refusals = "; ".join(
+            f"{address}: {code} {_text(reply)}"
+            for address, (code, reply) in error.recipients.items()
+        )
+        return f"{name}: {refusals}"
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{name}: {error.smtp_code} {_text(error.smtp_error)}"
+    return f"{name}: {error}"
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else reply
+
+
+def _close_quietly(connection) -> None:
+    try:
+        connection.close()
+    except OSError:
+        logger.info("Closing the SMTP connection failed; it is dropped", exc_info=True)

@@ -1,0 +1,22 @@
+"""Celery tasks of the courses app: thin, ids only, idempotent (STYLE.md).
+
+Neither task retries itself through the broker: a lesson e-mail's retries live in its outbox
+row (``due_at``, ``attempts``), which the every-minute dispatcher scans. A send task that dies
+leaves its rows ``sending`` until their lease expires, and the dispatcher claims them again.
+"""
+
+from celery import shared_task
+
+from . import dispatch
+
+
+@shared_task(ignore_result=True)
+def dispatch_due_lessons() -> int:
+    """The beat job: claim the lesson e-mails that are due and queue their sending."""
+    return len(dispatch.claim_due_deliveries())
+
+
+@shared_task(ignore_result=True)
+def send_lesson_batch(delivery_ids: list[int]) -> None:
+    """Send claimed lesson e-mails (a chunk of ids from one claim) over one SMTP connection."""
+    dispatch.send_deliveries(delivery_ids=delivery_ids)

@@ -1,0 +1,229 @@
+"""Real services for the lesson e-mail tests: a loopback SMTP server and a Celery worker.
+
+Both are real (aiosmtpd speaks SMTP on a socket; the worker is ``celery -A config worker`` in a
+subprocess on Redis): only what is outside the machine, the mail provider, is stood in for, and
+it is stood in for at the wire.
+"""
+
+import email
+import email.policy
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from email.message import EmailMessage
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from django.conf import settings
+from django.db import connection
+
+from config.celery import app as celery_app
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+WORKER_READY_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class SmtpSink:
+    """An aiosmtpd handler that keeps what it receives and can refuse on cue.
+
+    ``data_replies``: replies to give, in order, to the next DATA commands instead of accepting
+    (e.g. ``"451 4.3.0 Try again later"``); ``always_reply``: a reply to every DATA command;
+    ``refuse_recipients``: a reply to RCPT TO per address (e.g. ``"550 5.1.1 No such user"``).
+    """
+
+    def __init__(
+        self,
+        *,
+        data_replies: list[str] | None = None,
+        always_reply: str | None = None,
+        refuse_recipients: dict[str, str] | None = None,
+    ):
+        self.data_replies = deque(data_replies or [])
+        self.always_reply = always_reply
+        self.refuse_recipients = refuse_recipients or {}
+        self.messages: list[EmailMessage] = []
+        # The client (host, port) of every mail transaction: one per SMTP connection.
+        self.sessions: set[tuple[str, int]] = set()
+        self.refused = 0
+        self._lock = threading.Lock()
+        self.host = "127.0.0.1"
+        self.port = 0
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        with self._lock:
+            self.sessions.add(tuple(session.peer[:2]))
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse_recipients:
+            with self._lock:
+                self.refused += 1
+            return self.refuse_recipients[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self._lock:
+            if self.always_reply or self.data_replies:
+                self.refused += 1
+                return self.always_reply or self.data_replies.popleft()
+            message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+            self.messages.append(message)
+        return "250 2.0.0 Message accepted for delivery"
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return len(self.messages)
+
+    @property
+    def connections(self) -> int:
+        with self._lock:
+            return len(self.sessions)
+
+
+@contextmanager
+def smtp_server(sink: SmtpSink | None = None) -> Iterator[SmtpSink]:
+    """Run ``sink`` on a free loopback port for the duration of the block."""
+    sink = sink or SmtpSink()
+    sink.port = free_port()
+    controller = Controller(sink, hostname=sink.host, port=sink.port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+def smtp_settings(settings_fixture, sink: SmtpSink) -> None:
+    """Point this process's mail at ``sink`` (pytest-django's ``settings`` fixture undoes it)."""
+    settings_fixture.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings_fixture.EMAIL_HOST = sink.host
+    settings_fixture.EMAIL_PORT = sink.port
+    settings_fixture.EMAIL_USE_TLS = False
+    settings_fixture.EMAIL_HOST_USER = ""
+    settings_fixture.EMAIL_HOST_PASSWORD = ""
+
+
+def wait_for(condition: Callable[[], bool], *, timeout: float, what: str, poll: float = 0.1):
+    """Poll ``condition`` until true; AssertionError naming ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(poll)
+    raise AssertionError(f"Timed out after {timeout:.0f} s waiting for {what}")
+
+
+def this_test_database_url() -> str:
+    """The URL of the database this test process uses (pytest-django's ``test_...`` one)."""
+    db = connection.settings_dict
+    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@contextmanager
+def broker_not_eager() -> Iterator[None]:
+    """Make this process's ``.delay()`` publish to Redis instead of running the task here."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager = previous
+
+
+def purge_queue() -> None:
+    """Drop tasks left in this Redis database's queue by an earlier, interrupted run."""
+    with celery_app.connection_for_write() as conn:
+        celery_app.control.purge(connection=conn)
+
+
+@contextmanager
+def celery_worker(*, smtp_port: int, log_path: Path, concurrency: int = 1) -> Iterator[str]:
+    """``celery -A config worker`` in a subprocess on this test's database, Redis and sink.
+
+    Yields the worker's node name once it answers a ping; always stopped on the way out
+    (warm shutdown, then a kill of its own process group if it hangs).
+    """
+    node = f"dispatch-test-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": this_test_database_url(),
+        "REDIS_URL": settings.CELERY_BROKER_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp_port),
+        "ROOT_URLCONF": "tests.courses.dispatch_urls",
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "PYTHONWARNINGS": "ignore",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--loglevel=INFO",
+        f"--concurrency={concurrency}",
+        "--pool=prefork",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-n",
+        node,
+    ]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            command,
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            _wait_until_ready(process, node, log_path)
+            yield node
+        finally:
+            _stop(process)
+
+
+def _wait_until_ready(process: subprocess.Popen, node: str, log_path: Path) -> None:
+    deadline = time.monotonic() + WORKER_READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"The worker exited early:\n{log_path.read_text()[-4000:]}")
+        if celery_app.control.ping(destination=[node], timeout=0.5):
+            return
+    raise AssertionError(f"The worker did not start:\n{log_path.read_text()[-4000:]}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)  # warm shutdown: finish the task in hand
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # its own session: this worker and its children
+        process.wait(timeout=10)

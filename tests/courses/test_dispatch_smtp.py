@@ -1,0 +1,209 @@
+"""Sending through a real SMTP conversation (aiosmtpd on loopback): one connection per batch,
+transient failures retried with backoff and a bounded count, permanent ones failed at once.
+
+The send step is called with ``now=`` so every retry time is exact; the dispatcher's claims
+stand in for the every-minute beat job.
+"""
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.conf import settings as django_settings
+
+from courses.dispatch import MAX_ATTEMPTS, claim_due_deliveries, retry_delay, send_deliveries
+from courses.models import LessonDelivery
+from tests.courses.dispatch_factories import course, enroll, learner
+from tests.courses.dispatch_helpers import SmtpSink, free_port, smtp_server, smtp_settings
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.courses.dispatch_urls")]
+
+Status = LessonDelivery.Status
+ENROLLED = datetime(2026, 6, 1, 5, 0, tzinfo=UTC)
+DAY_0 = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def sourdough():
+    """One lesson, so that "nothing more to claim" means this row."""
+    return course(lessons=1)
+
+
+def claim(now: datetime, capture) -> list[int]:
+    """One dispatcher run whose send tasks we run ourselves (with an exact ``now``)."""
+    with capture():
+        return claim_due_deliveries(now=now)
+
+
+def row(pk: int) -> LessonDelivery:
+    return LessonDelivery.objects.get(pk=pk)
+
+
+def test_a_batch_goes_over_one_smtp_connection_with_its_headers(
+    settings, sourdough, django_capture_on_commit_callbacks
+):
+    for n in range(3):
+        enroll(learner(email=f"learner{n}@example.com"), sourdough, now=ENROLLED)
+    ids = claim(DAY_0, django_capture_on_commit_callbacks)
+
+    with smtp_server() as sink:
+        smtp_settings(settings, sink)
+        report = send_deliveries(delivery_ids=ids, now=DAY_0)
+
+    assert report.sent == ids
+    assert sink.count == 3 and sink.connections == 1
+    deliveries = LessonDelivery.objects.filter(pk__in=ids)
+    assert {message["Message-ID"] for message in sink.messages} == {
+        delivery.message_id for delivery in deliveries
+    }
+    for message in sink.messages:
+        assert message["Subject"] == "Day 1: Lesson for day 0 - Sourdough in 7 days"
+        # Folded onto its own line (it is long and has no spaces); unfolding leaves a space.
+        assert message["List-Unsubscribe"].strip().startswith("<http://testserver/courses/pause/")
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert set(deliveries.values_list("status", "sent_at")) == {(Status.SENT, DAY_0)}
+
+
+def test_transient_4xx_is_retried_with_backoff_then_succeeds(
+    settings, sourdough, django_capture_on_commit_callbacks
+):
+    enroll(learner(), sourdough, now=ENROLLED)
+    sink = SmtpSink(data_replies=["451 4.3.0 Try again later"] * 2)
+
+    with smtp_server(sink):
+        smtp_settings(settings, sink)
+        [pk] = claim(DAY_0, django_capture_on_commit_callbacks)
+        first = send_deliveries(delivery_ids=[pk], now=DAY_0)
+        after_first = row(pk)
+        too_early = claim(DAY_0 + timedelta(seconds=59), django_capture_on_commit_callbacks)
+        assert claim(DAY_0 + timedelta(minutes=1), django_capture_on_commit_callbacks) == [pk]
+        second = send_deliveries(delivery_ids=[pk], now=DAY_0 + timedelta(minutes=1))
+        after_second = row(pk)
+        assert claim(DAY_0 + timedelta(minutes=3), django_capture_on_commit_callbacks) == [pk]
+        third = send_deliveries(delivery_ids=[pk], now=DAY_0 + timedelta(minutes=3))
+
+    assert (first.retrying, second.retrying, third.sent) == ([pk], [pk], [pk])
+    assert (after_first.status, after_first.attempts) == (Status.PENDING, 1)
+    assert after_first.due_at == DAY_0 + timedelta(minutes=1)
+    assert "SMTPDataError: 451 4.3.0 Try again later" in after_first.last_error
+    assert too_early == []
+    assert after_second.due_at == DAY_0 + timedelta(minutes=1 + 2)
+    done = row(pk)
+    assert (done.status, done.attempts, done.last_error) == (Status.SENT, 3, "")
+    assert sink.count == 1 and sink.refused == 2
+
+
+def test_transient_errors_stop_after_the_last_attempt(
+    settings, sourdough, django_capture_on_commit_callbacks
+):
+    enroll(learner(), sourdough, now=ENROLLED)
+    sink = SmtpSink(always_reply="452 4.3.1 Insufficient system storage")
+    moment = DAY_0
+    delays = []
+
+    with smtp_server(sink):
+        smtp_settings(settings, sink)
+        for _ in range(MAX_ATTEMPTS):
+            [pk] = claim(moment, django_capture_on_commit_callbacks)
+            send_deliveries(delivery_ids=[pk], now=moment)
+            failed_or_waiting = row(pk)
+            if failed_or_waiting.status == Status.PENDING:
+                delays.append(failed_or_waiting.due_at - moment)
+                moment = failed_or_waiting.due_at
+        much_later = claim(moment + timedelta(days=30), django_capture_on_commit_callbacks)
+
+    assert delays == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
+    final = row(pk)
+    assert (final.status, final.attempts, final.lease_expires_at) == (
+        Status.FAILED,
+        MAX_ATTEMPTS,
+        None,
+    )
+    assert final.last_error.startswith("Gave up after 5 attempts. SMTPDataError: 452 4.3.1")
+    assert much_later == [] and sink.refused == MAX_ATTEMPTS and sink.count == 0
+
+
+def test_connection_refused_defers_the_whole_batch(
+    settings, sourdough, django_capture_on_commit_callbacks
+):
+    for _ in range(2):
+        enroll(learner(), sourdough, now=ENROLLED)
+    ids = claim(DAY_0, django_capture_on_commit_callbacks)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nobody listens
+
+    report = send_deliveries(delivery_ids=ids, now=DAY_0)
+
+    assert report.retrying == ids
+    for delivery in LessonDelivery.objects.filter(pk__in=ids):
+        assert (delivery.status, delivery.attempts) == (Status.PENDING, 1)
+        assert delivery.due_at == DAY_0 + timedelta(minutes=1)
+        assert "Could not connect to the mail server" in delivery.last_error
+        assert "ConnectionRefusedError" in delivery.last_error
+
+
+def test_a_dropped_connection_retries_that_message_and_reconnects_for_the_rest(
+    settings, sourdough, django_capture_on_commit_callbacks
+):
+    for _ in range(3):
+        enroll(learner(), sourdough, now=ENROLLED)
+    ids = claim(DAY_0, django_capture_on_commit_callbacks)
+    # 421: the server is closing the connection (smtplib hangs up on it at once).
+    sink = SmtpSink(data_replies=["421 4.4.2 Closing connection"])
+
+    with smtp_server(sink):
+        smtp_settings(settings, sink)
+        report = send_deliveries(delivery_ids=ids, now=DAY_0)
+
+    assert report.retrying == ids[:1] and report.sent == ids[1:]
+    assert sink.count == 2 and sink.connections == 2  # the rest went over a new connection
+    assert row(ids[0]).status == Status.PENDING and "421" in row(ids[0]).last_error
+
+
+def test_permanent_recipient_refusal_fails_at_once_is_logged_and_the_batch_goes_on(
+    settings, sourdough, django_capture_on_commit_callbacks, caplog
+):
+    enroll(learner(email="gone@example.com"), sourdough, now=ENROLLED)
+    enroll(learner(email="ada@example.com"), sourdough, now=ENROLLED)
+    ids = claim(DAY_0, django_capture_on_commit_callbacks)
+    sink = SmtpSink(refuse_recipients={"gone@example.com": "550 5.1.1 No such user"})
+
+    with smtp_server(sink), caplog.at_level(logging.ERROR, logger="courses.dispatch"):
+        smtp_settings(settings, sink)
+        report = send_deliveries(delivery_ids=ids, now=DAY_0)
+
+    bounced = LessonDelivery.objects.get(enrollment__learner__email="gone@example.com")
+    assert report.failed == [bounced.pk] and len(report.sent) == 1
+    assert (bounced.status, bounced.attempts) == (Status.FAILED, 1)
+    assert bounced.last_error == ("SMTPRecipientsRefused: gone@example.com: 550 5.1.1 No such user")
+    assert [message["To"] for message in sink.messages] == ["ada@example.com"]
+    assert sink.connections == 1  # the server kept the session after refusing a recipient
+    assert any("gone@example.com" in record.getMessage() for record in caplog.records)
+
+
+def test_permanent_5xx_after_data_fails_at_once(
+    settings, sourdough, django_capture_on_commit_callbacks
+):
+    enroll(learner(), sourdough, now=ENROLLED)
+    [pk] = claim(DAY_0, django_capture_on_commit_callbacks)
+    sink = SmtpSink(data_replies=["554 5.6.0 Message content rejected"])
+
+    with smtp_server(sink):
+        smtp_settings(settings, sink)
+        report = send_deliveries(delivery_ids=[pk], now=DAY_0)
+        later = claim(DAY_0 + timedelta(days=1), django_capture_on_commit_callbacks)
+
+    assert report.failed == [pk] and later == []
+    failed = row(pk)
+    assert (failed.status, failed.attempts) == (Status.FAILED, 1)
+    assert failed.last_error == "SMTPDataError: 554 5.6.0 Message content rejected"
+
+
+def test_retry_delay_doubles_and_is_capped_well_under_the_visibility_timeout():
+    delays = [retry_delay(attempts=n) for n in range(1, 10)]
+    cap = timedelta(seconds=django_settings.CELERY_MAX_COUNTDOWN_SECONDS // 4)
+
+    assert delays[:4] == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
+    assert max(delays) == cap == timedelta(minutes=15)
+    visibility = django_settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert cap.total_seconds() < django_settings.CELERY_MAX_COUNTDOWN_SECONDS < visibility

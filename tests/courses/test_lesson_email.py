@@ -1,0 +1,220 @@
+"""The lesson e-mail: subject, position, links, headers, and every body block in both parts."""
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from django.core.files.base import ContentFile
+from wagtail.documents.models import Document
+from wagtail.images.models import Image
+from wagtail.images.tests.utils import get_test_image_file
+
+from courses.emails import build_lesson_email, html_to_text
+from courses.tokens import read_pause_token
+from tests.courses.dispatch_factories import course, enroll, learner, lesson, text_body
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.urls("tests.courses.dispatch_urls"),
+    # Wagtail 8 leaves the temporary file of a new image rendition unclosed (wagtail#14055);
+    # nothing of ours to close. Drop this when Wagtail closes it.
+    pytest.mark.filterwarnings(
+        "ignore:Exception ignored.*SpooledTemporaryFile:pytest.PytestUnraisableExceptionWarning"
+    ),
+]
+
+NOW = datetime(2026, 6, 1, 5, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+def html_part(message) -> str:
+    [(content, mimetype)] = message.alternatives
+    assert mimetype == "text/html"
+    return content
+
+
+@pytest.fixture
+def sourdough():
+    """A three-lesson course whose day-1 lesson has one block of every kind."""
+    page = course(title="Sourdough in 7 days", lessons=0)
+    lesson(page, day=0, title="Feed your starter")
+    image = Image.objects.create(title="Crumb", file=get_test_image_file(size=(1600, 1200)))
+    document = Document.objects.create(
+        title="Hydration cheat sheet", file=ContentFile(b"%PDF-1.4 test", name="cheatsheet.pdf")
+    )
+    body = [
+        {
+            "type": "text",
+            "value": (
+                "<h3>Shape &amp; proof</h3><p>Fold the dough <b>four</b> times. See "
+                f'<a linktype="page" id="{page.pk}">the course page</a> and '
+                '<a href="https://example.org/flour">this flour guide</a>.</p>'
+                "<ul><li>Flour the bench</li><li>Pre-shape</li></ul>"
+            ),
+        },
+        {"type": "image", "value": {"image": image.pk, "decorative": False, "alt_text": "Crumb"}},
+        {
+            "type": "video",
+            "value": {"video": "https://www.youtube.com/watch?v=abc123", "caption": "Stretch"},
+        },
+        {"type": "code", "value": {"language": "python", "code": "if hydration < 0.7:\n    add()"}},
+        {
+            "type": "callout",
+            "value": {"kind": "warning", "title": "Hot oven", "text": "<p>Use mitts.</p>"},
+        },
+        {"type": "download", "value": {"document": document.pk, "label": "Cheat sheet"}},
+    ]
+    shaping = lesson(page, day=1, title="Shaping the loaf", body=json.dumps(body))
+    lesson(page, day=2, title="Baking day")
+    return {"course": page, "lesson": shaping, "image": image, "document": document}
+
+
+@pytest.fixture
+def delivery(sourdough):
+    enrollment = enroll(
+        learner(email="ada@example.com", first_name="Ada"), sourdough["course"], now=NOW
+    )
+    return enrollment.deliveries.select_related(
+        "enrollment__learner", "enrollment__course", "lesson"
+    ).get(lesson=sourdough["lesson"])
+
+
+def test_subject_counts_days_from_one_and_names_lesson_and_course(delivery):
+    message = build_lesson_email(delivery)
+
+    assert message.subject == "Day 2: Shaping the loaf - Sourdough in 7 days"
+    assert message.to == ["ada@example.com"]
+
+
+def test_both_parts_say_lesson_2_of_3_and_link_the_web_version(delivery, sourdough):
+    message = build_lesson_email(delivery)
+    web_url = f"http://testserver{sourdough['lesson'].url}"
+
+    for part in (message.body, html_part(message)):
+        assert "lesson 2 of 3" in part
+        assert web_url in part
+
+
+def test_position_counts_only_live_lessons(delivery, sourdough):
+    sourdough["course"].lessons().get(day=0).unpublish()
+
+    message = build_lesson_email(delivery)
+
+    assert "lesson 1 of 2" in message.body
+
+
+def test_pause_link_and_list_unsubscribe_headers_carry_a_signed_token(delivery):
+    message = build_lesson_email(delivery)
+
+    header = message.extra_headers["List-Unsubscribe"]
+    assert header.startswith("<http://testserver/courses/pause/") and header.endswith("/>")
+    token = header.removeprefix("<http://testserver/courses/pause/").removesuffix("/>")
+    assert read_pause_token(token) == delivery.enrollment_id
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    pause_url = header[1:-1]
+    assert pause_url in message.body
+    assert pause_url in html_part(message)
+    mime = message.message()
+    assert mime["List-Unsubscribe"] == header
+    assert mime["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_message_id_is_the_deliverys_and_stable_across_two_builds(delivery):
+    first = build_lesson_email(delivery).message()
+    second = build_lesson_email(delivery).message()
+
+    assert first["Message-ID"] == second["Message-ID"] == delivery.message_id
+    assert delivery.message_id == f"<lesson-delivery-{delivery.pk}@microcourses.local>"
+
+
+def test_html_part_renders_every_block_email_safe_with_absolute_urls(delivery, sourdough):
+    html = html_part(build_lesson_email(delivery))
+    course_url = f"http://testserver{sourdough['course'].url}"
+    document = sourdough["document"]
+    rendition = sourdough["image"].get_rendition("width-1088")
+
+    # Rich text: inline styles, internal links made absolute, external ones kept.
+    assert '<h3 style="' in html and "Shape &amp; proof" in html
+    assert "Fold the dough <b>four</b> times." in html
+    assert f'href="{course_url}"' in html
+    assert 'href="https://example.org/flour"' in html
+    assert 'href="/' not in html and 'src="/' not in html
+    # Image: an absolute rendition URL, shown at most as wide as the layout.
+    assert f'src="http://testserver{rendition.url}"' in html
+    assert 'width="544"' in html and 'alt="Crumb"' in html
+    # Video: a link with its caption, never an iframe.
+    assert 'href="https://www.youtube.com/watch?v=abc123"' in html
+    assert "Watch the video: Stretch" in html
+    assert "<iframe" not in html
+    # Code: escaped, in a <pre>.
+    assert "<pre " in html and "if hydration &lt; 0.7:\n    add()</pre>" in html
+    # Callout: a table cell with a coloured border.
+    assert "border:2px solid #e8590c" in html and "Hot oven" in html and "Use mitts." in html
+    # Download: an absolute link to the document.
+    assert f'href="http://testserver/documents/{document.pk}/cheatsheet.pdf"' in html
+    assert "Cheat sheet" in html
+    # The layout: the site's e-mail base (tables, no stylesheet).
+    assert html.count('role="presentation"') >= 2 and "<style" not in html
+
+
+def test_text_part_has_the_whole_body_as_plain_text(delivery, sourdough):
+    text = build_lesson_email(delivery).body
+    course_url = f"http://testserver{sourdough['course'].url}"
+    document = sourdough["document"]
+
+    assert "## Shape & proof" in text  # unescaped: this is not HTML
+    assert "Fold the dough four times." in text
+    assert f"the course page ({course_url})" in text
+    assert "this flour guide (https://example.org/flour)" in text
+    assert "- Flour the bench\n- Pre-shape" in text
+    assert "[Image: Crumb]" in text
+    assert "Watch the video: Stretch\nhttps://www.youtube.com/watch?v=abc123" in text
+    assert "[python]\nif hydration < 0.7:\n    add()" in text
+    assert "WARNING: Hot oven\nUse mitts." in text
+    assert (
+        f"Download Cheat sheet (PDF): http://testserver/documents/{document.pk}/cheatsheet.pdf"
+        in text
+    )
+    assert "<" not in text.replace("hydration < 0.7", "")
+
+
+def test_a_block_whose_image_was_deleted_is_left_out(sourdough):
+    page = sourdough["course"]
+    image = Image.objects.create(title="Gone", file=get_test_image_file())
+    body = json.dumps(
+        [
+            {"type": "image", "value": {"image": image.pk, "decorative": False, "alt_text": ""}},
+            {"type": "text", "value": "<p>Still here.</p>"},
+        ]
+    )
+    extra = lesson(page, day=3, title="Scoring", body=body)
+    image.delete()
+    enrollment = enroll(learner(), page, now=NOW)
+
+    message = build_lesson_email(enrollment.deliveries.get(lesson=extra))
+
+    assert "Still here." in message.body and "Still here." in html_part(message)
+    assert "<img" not in html_part(message)
+
+
+def test_html_to_text_keeps_paragraphs_and_links_apart():
+    text = html_to_text('<p>One <a href="https://x.test/">link</a>.</p><p>Two &lt;b&gt;</p>')
+
+    assert text == "One link (https://x.test/).\n\nTwo <b>"
+
+
+def test_plain_lesson_body_reaches_both_parts():
+    page = course(lessons=0)
+    only = lesson(page, day=0, title="Welcome", body=text_body("Hello & welcome"))
+    enrollment = enroll(learner(), page, now=NOW)
+
+    message = build_lesson_email(enrollment.deliveries.get(lesson=only))
+
+    assert message.subject == "Day 1: Welcome - Sourdough in 7 days"
+    assert "Hello & welcome" in message.body
+    assert "Hello &amp; welcome" in html_part(message)
+    assert "lesson 1 of 1" in message.body
