@@ -7,12 +7,14 @@ body: each test looks for a sentence that only the body contains.
 import zoneinfo
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
+from wagtail.documents.models import Document
 
 from courses import services
 from courses.models import LessonDelivery, LessonPage, LessonProgress
-from tests.courses.factories import body_sentence, course_page, enrol, learner
+from tests.courses.factories import body_sentence, course_page, enrol, learner, lesson_page
 
 pytestmark = pytest.mark.django_db
 
@@ -175,3 +177,23 @@ def test_only_a_reader_may_mark_a_lesson_complete(client, course, day_1, who):
         assert response.status_code == 403
         assert "You can’t complete this lesson yet" in response.content.decode()
     assert not LessonProgress.objects.filter(completed_at__isnull=False).exists()
+
+
+def test_a_released_lesson_renders_its_download_block(client, course):
+    document = Document.objects.create(
+        title="Baking schedule", file=ContentFile(b"%PDF-1.4 schedule", name="schedule.pdf")
+    )
+    lesson = lesson_page(
+        course,
+        day=0,
+        title="Plan your week",
+        body=[("download", {"document": document, "label": ""})],
+    )
+    user = learner()
+    enrol(user, course)
+    client.force_login(user)
+
+    html = read(client, lesson)
+
+    assert f'href="{document.url}"' in html
+    assert "Baking schedule" in html and "PDF" in html
