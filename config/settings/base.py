@@ -203,6 +203,18 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Periodic jobs; apps add their own entries here, and the database scheduler copies them
 # into django-celery-beat's tables at start.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
+CELERY_BEAT_SCHEDULE["workshops-release-expired-holds"] = {
+    "task": "workshops.tasks.release_expired_holds",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["workshops-expire-offers"] = {
+    "task": "workshops.tasks.expire_offers",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["workshops-send-due-reminders"] = {
+    "task": "workshops.tasks.send_due_reminders",
+    "schedule": 5 * 60.0,
+}
 CELERY_TASK_IGNORE_RESULT = True
 
 # Payments
