@@ -3,9 +3,9 @@ a learner's workshops for the dashboard. Access is decided here, on the server, 
 (DESIGN.md invariant 7)."""
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.db.models import DateTimeField, ExpressionWrapper, F, Q, QuerySet, Value
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Func, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from taggit.models import Tag
@@ -19,10 +19,27 @@ from .tokens import claim_token
 PAST_LIMIT = 20
 
 
+class Minutes(Func):
+    """A whole number of minutes as a duration, in PostgreSQL (an interval) and in SQLite
+    (microseconds, which is how Django stores durations there), for ``make run``."""
+
+    output_field = DurationField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler, connection, template="make_interval(mins => %(expressions)s)", **extra_context
+        )
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler, connection, template="(%(expressions)s * 60000000)", **extra_context
+        )
+
+
 def ends_at_expression(prefix: str = "") -> ExpressionWrapper:
     """``starts_at + duration`` in SQL, for filtering on whether a workshop has ended."""
     return ExpressionWrapper(
-        F(f"{prefix}starts_at") + F(f"{prefix}duration_minutes") * Value(timedelta(minutes=1)),
+        F(f"{prefix}starts_at") + Minutes(F(f"{prefix}duration_minutes")),
         output_field=DateTimeField(),
     )
 
