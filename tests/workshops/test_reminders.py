@@ -1,10 +1,12 @@
-"""The reminder job (services.send_due_reminders, run by beat every 5 minutes)."""
+"""The reminder job (services.send_due_reminders) and the beat entries and tasks that run it."""
 
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
-from tests.workshops.factories import at, republish, workshop_page
+from config.celery import app as celery_app
+from tests.workshops.factories import at, paid_workshop, republish, workshop_page
 from workshops import services, tasks
 from workshops.models import Registration
 
@@ -178,3 +180,31 @@ def test_the_beat_task_runs_the_job(committed, workshop, learner, mailoutbox):
 
     assert sent == 1
     assert Registration.objects.get(learner=learner).reminded_24h_at == START - timedelta(hours=24)
+
+
+def test_beat_runs_the_sweepers_every_minute_and_the_reminders_every_five(settings):
+    schedule = {
+        entry["task"]: entry["schedule"]
+        for name, entry in settings.CELERY_BEAT_SCHEDULE.items()
+        if name.startswith("workshops-")
+    }
+
+    assert schedule == {
+        "workshops.tasks.release_expired_holds": 60.0,
+        "workshops.tasks.expire_offers": 60.0,
+        "workshops.tasks.send_due_reminders": 300.0,
+    }
+    assert all(task in celery_app.tasks for task in schedule)
+
+
+def test_the_sweeper_tasks_release_expired_holds_and_offers(committed, learner):
+    workshop = paid_workshop()
+    hold = services.hold_seat(
+        learner=learner, workshop=workshop, now=timezone.now() - timedelta(hours=1)
+    )
+
+    with committed():
+        assert tasks.release_expired_holds.delay().get() == 1
+        assert tasks.expire_offers.delay().get() == 0
+
+    assert Registration.objects.get(pk=hold.pk).status == "released"
