@@ -15,8 +15,9 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("payments/", include("payments.urls")),
-    # Only the actions; /courses/ itself (the catalog) is a Wagtail page and falls through.
+    # Only the actions; /courses/ and /workshops/ themselves are Wagtail pages.
     path("courses/", include("courses.urls")),
+    path("workshops/", include("workshops.urls")),
     path("dashboard/", home_views.dashboard, name="dashboard"),
     path("search/", home_views.search, name="search"),
     path("sitemap.xml", sitemap, name="sitemap"),

@@ -1,6 +1,13 @@
-"""The e-mails of the workshops app. Times are shown in the recipient's zone and the creator's."""
+"""The e-mails of the workshops app. Times are shown in the recipient's zone and the creator's.
 
-import zoneinfo
+Each sender loads fresh rows and re-checks the state it describes, so a message queued just
+before that state changed (a reminder to someone who cancelled a second later) is dropped.
+They run in a Celery worker (tasks.deliver_email), never inside a request's transaction.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
 
 from django.urls import reverse
 from django.utils import timezone
@@ -11,82 +18,137 @@ from .calendar import build_invite
 from .models import Registration, SeatInventory, WaitlistEntry, WorkshopPage
 from .tokens import claim_token
 
-ICS_MIMETYPE = "text/calendar; charset=utf-8; method=PUBLISH"
+logger = logging.getLogger(__name__)
+
+INVITE_FILENAME = "workshop.ics"
 
 
-def _when(workshop: WorkshopPage, learner) -> dict:
-    """Context describing the start time in the learner's zone and the creator's."""
+def _context(workshop: WorkshopPage, learner, **extra) -> dict:
+    """Dates render in the learner's zone (``_email`` activates it); templates show the
+    creator's zone beside it with ``|timezone:creator_zone``."""
     return {
-        "starts_local": timezone.localtime(workshop.starts_at, learner.zone),
-        "learner_zone": learner.time_zone,
-        "starts_creator": timezone.localtime(
-            workshop.starts_at, zoneinfo.ZoneInfo(workshop.time_zone)
-        ),
-        "creator_zone": workshop.time_zone,
+        "workshop": workshop,
+        "learner": learner,
+        "learner_name": learner.first_name or learner.email,
+        "workshop_url": absolute_url(workshop.url or "/"),
+        "dashboard_url": absolute_url(reverse("dashboard")),
+        "learner_zone": learner.zone.key,
+        "creator_zone": workshop.zone.key,
+        "same_zone": learner.zone.key == workshop.zone.key,
+        **extra,
     }
 
 
-def _send(*, registration: Registration, subject: str, template: str, invite: bool, **extra):
+def _email(*, learner, subject: str, template: str, context: dict):
+    # Every date in the message reads in the recipient's own zone.
+    with timezone.override(learner.zone):
+        return build_email(to=learner.email, subject=subject, template=template, context=context)
+
+
+def _attach_invite(message, workshop: WorkshopPage, *, cancelled: bool = False) -> None:
+    sequence = SeatInventory.objects.get(workshop=workshop).calendar_sequence
+    method = "CANCEL" if cancelled else "PUBLISH"
+    message.attach(
+        INVITE_FILENAME,
+        build_invite(workshop=workshop, sequence=sequence, cancelled=cancelled),
+        f"text/calendar; method={method}",
+    )
+
+
+def _send(
+    *,
+    registration: Registration,
+    subject: str,
+    template: str,
+    invite: bool,
+    cancelled_invite: bool = False,
+    **extra,
+):
     workshop = registration.workshop
-    learner = registration.learner
-    message = build_email(
-        to=learner.email,
+    message = _email(
+        learner=registration.learner,
         subject=subject,
         template=template,
-        context={
-            "workshop": workshop,
-            "learner": learner,
-            "workshop_url": absolute_url(workshop.url or "/"),
-            **_when(workshop, learner),
-            **extra,
-        },
+        context=_context(workshop, registration.learner, registration=registration, **extra),
     )
     if invite:
-        sequence = SeatInventory.objects.get(workshop=workshop).calendar_sequence
-        message.attach(
-            "workshop.ics", build_invite(workshop=workshop, sequence=sequence), ICS_MIMETYPE
-        )
+        _attach_invite(message, workshop, cancelled=cancelled_invite)
     message.send()
 
 
-def _registration(registration_id: int) -> Registration:
-    return Registration.objects.select_related("workshop", "learner").get(pk=registration_id)
+def _registration(registration_id: int, *statuses: str) -> Registration | None:
+    """The registration if it is (still) in one of ``statuses``; None means: send nothing."""
+    registration = Registration.objects.select_related("workshop", "learner").get(
+        pk=registration_id
+    )
+    if registration.status not in statuses:
+        logger.info(
+            "Registration %s is %s now; e-mail dropped.", registration_id, registration.status
+        )
+        return None
+    return registration
+
+
+def invite_url(workshop: WorkshopPage) -> str:
+    return absolute_url(reverse("workshops:invite", args=[workshop.pk]))
+
+
+def join_redirect_url(workshop: WorkshopPage) -> str:
+    """Our own link to the join URL: it checks the seat and the time at every click."""
+    return absolute_url(reverse("workshops:join", args=[workshop.pk]))
 
 
 def send_registration_confirmed(*, registration_id: int) -> None:
-    registration = _registration(registration_id)
+    registration = _registration(registration_id, Registration.Status.CONFIRMED)
+    if registration is None:
+        return
     _send(
         registration=registration,
         subject=f"You're registered: {registration.workshop.title}",
         template="workshop_confirmed",
         invite=True,
+        invite_url=invite_url(registration.workshop),
     )
 
 
 def send_reminder(*, registration_id: int, hours_before: int) -> None:
-    registration = _registration(registration_id)
+    """The reminder carries the join link: our checked redirect, and an hour before the start
+    (when the page shows it too) the workshop's own join URL."""
+    registration = _registration(registration_id, Registration.Status.CONFIRMED)
+    if registration is None:
+        return
+    workshop = registration.workshop
     _send(
         registration=registration,
         subject=f"Starting in {hours_before} hour{'s' if hours_before != 1 else ''}: "
-        f"{registration.workshop.title}",
+        f"{workshop.title}",
         template="workshop_reminder",
         invite=False,
         hours_before=hours_before,
+        join_url=join_redirect_url(workshop) if workshop.join_url else "",
+        direct_join_url=workshop.join_url if hours_before <= 1 else "",
     )
 
 
-def send_time_changed(*, registration_id: int) -> None:
-    registration = _registration(registration_id)
+def send_time_changed(*, registration_id: int, previous_starts_at: str = "") -> None:
+    registration = _registration(registration_id, Registration.Status.CONFIRMED)
+    if registration is None:
+        return
     _send(
         registration=registration,
         subject=f"New time: {registration.workshop.title}",
         template="workshop_time_changed",
         invite=True,
+        previous_starts_at=(
+            datetime.fromisoformat(previous_starts_at) if previous_starts_at else None
+        ),
     )
 
 
 def send_recording_available(*, registration_id: int) -> None:
-    registration = _registration(registration_id)
+    registration = _registration(registration_id, Registration.Status.CONFIRMED)
+    if registration is None:
+        return
     _send(
         registration=registration,
         subject=f"Recording available: {registration.workshop.title}",
@@ -96,17 +158,37 @@ def send_recording_available(*, registration_id: int) -> None:
 
 
 def send_workshop_cancelled(*, registration_id: int) -> None:
-    registration = _registration(registration_id)
+    """To a registrant of a workshop the creator cancelled, with an invite that removes it."""
+    registration = _registration(registration_id, Registration.Status.CANCELLED)
+    if registration is None:
+        return
     _send(
         registration=registration,
         subject=f"Cancelled: {registration.workshop.title}",
         template="workshop_cancelled",
-        invite=False,
+        invite=True,
+        cancelled_invite=True,
+        refunded=registration.paid and registration.confirmed_at is not None,
     )
 
 
+def send_waitlist_workshop_cancelled(*, entry_id: int) -> None:
+    """To someone on the waitlist of a workshop the creator cancelled."""
+    entry = WaitlistEntry.objects.select_related("workshop", "learner").get(pk=entry_id)
+    if entry.status != WaitlistEntry.Status.CLOSED:
+        return
+    _email(
+        learner=entry.learner,
+        subject=f"Cancelled: {entry.workshop.title}",
+        template="workshop_cancelled",
+        context=_context(entry.workshop, entry.learner, on_waitlist=True),
+    ).send()
+
+
 def send_late_payment_refunded(*, registration_id: int) -> None:
-    registration = _registration(registration_id)
+    registration = _registration(registration_id, Registration.Status.REFUNDED)
+    if registration is None:
+        return
     _send(
         registration=registration,
         subject=f"Sold out, payment refunded: {registration.workshop.title}",
@@ -117,19 +199,29 @@ def send_late_payment_refunded(*, registration_id: int) -> None:
 
 def send_waitlist_offer(*, entry_id: int) -> None:
     entry = WaitlistEntry.objects.select_related("workshop", "learner").get(pk=entry_id)
-    workshop = entry.workshop
-    build_email(
-        to=entry.learner.email,
-        subject=f"A seat is free for you: {workshop.title}",
+    if entry.status != WaitlistEntry.Status.OFFERED:
+        return
+    _email(
+        learner=entry.learner,
+        subject=f"A seat is free for you: {entry.workshop.title}",
         template="workshop_waitlist_offer",
-        context={
-            "workshop": workshop,
-            "learner": entry.learner,
-            "workshop_url": absolute_url(workshop.url or "/"),
-            "claim_url": absolute_url(
-                reverse("workshops:claim_offer", args=[claim_token(entry.pk)])
-            ),
-            "offer_expires_local": timezone.localtime(entry.offer_expires_at, entry.learner.zone),
-            **_when(workshop, entry.learner),
-        },
+        context=_context(
+            entry.workshop,
+            entry.learner,
+            claim_url=absolute_url(reverse("workshops:claim_offer", args=[claim_token(entry.pk)])),
+            offer_expires_at=entry.offer_expires_at,
+        ),
     ).send()
+
+
+# The senders tasks.deliver_email may run, by the name services.py queues them under.
+SENDERS: dict[str, Callable[..., None]] = {
+    "registration_confirmed": send_registration_confirmed,
+    "reminder": send_reminder,
+    "time_changed": send_time_changed,
+    "recording_available": send_recording_available,
+    "workshop_cancelled": send_workshop_cancelled,
+    "waitlist_workshop_cancelled": send_waitlist_workshop_cancelled,
+    "late_payment_refunded": send_late_payment_refunded,
+    "waitlist_offer": send_waitlist_offer,
+}

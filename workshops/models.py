@@ -6,13 +6,15 @@ that every seat change updates, under a database CHECK that makes overselling im
 (invariant 3).
 """
 
+import zoneinfo
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import models
-from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext_lazy as _
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
@@ -42,28 +44,26 @@ class WorkshopIndexPage(Page):
     max_count = 1
 
     def get_context(self, request, *args, **kwargs):
+        from .selectors import workshop_cards, workshop_listing
+
         context = super().get_context(request, *args, **kwargs)
-        now = timezone.now()
         show_past = request.GET.get("archive") == "1"
-        workshops = WorkshopPage.objects.live().public().select_related("cover_image", "seats")
-        if show_past:
-            workshops = workshops.filter(starts_at__lt=now).order_by("-starts_at")
-        else:
-            workshops = workshops.filter(starts_at__gte=now).order_by("starts_at")
         topic = request.GET.get("topic", "")
         creator = request.GET.get("creator", "")
-        if topic:
-            workshops = workshops.filter(topics__slug=topic).distinct()
-        if creator:
-            parent = Page.objects.live().filter(slug=creator).first()
-            workshops = workshops.child_of(parent) if parent else workshops.none()
-        page_obj = Paginator(workshops, WORKSHOP_LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+        listing = workshop_listing(past=show_past, topic=topic, creator=creator)
+        page_obj = Paginator(listing.workshops, WORKSHOP_LIST_PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+        query = {"archive": "1" if show_past else "", "topic": topic, "creator": creator}
         context.update(
-            workshops=page_obj,
+            cards=workshop_cards(page_obj.object_list),
             page_obj=page_obj,
             show_past=show_past,
+            topics=listing.topics,
+            creators=listing.creators,
             selected_topic=topic,
             selected_creator=creator,
+            extra_query=urlencode({key: value for key, value in query.items() if value}),
         )
         return context
 
@@ -156,22 +156,50 @@ class WorkshopPage(Page):
         super().clean()
         if self.format == WorkshopFormat.IN_PERSON and not self.address:
             raise ValidationError({"address": _("An in-person workshop needs an address.")})
-        if self.pk:
-            taken = SeatInventory.objects.filter(workshop_id=self.pk).first()
-            if taken is not None and self.capacity < taken.taken:
+        if self.pk and self.capacity is not None:
+            # A friendly early refusal; publishing re-checks in the UPDATE itself
+            # (services.sync_published_workshop), so a race cannot shrink below the seats taken.
+            inventory = SeatInventory.objects.filter(workshop_id=self.pk).first()
+            if inventory is not None and self.capacity < inventory.taken:
                 raise ValidationError(
                     {
                         "capacity": _(
                             "%(taken)d seats are already taken or offered: the capacity "
                             "cannot go below that."
                         )
-                        % {"taken": taken.taken}
+                        % {"taken": inventory.taken}
                     }
                 )
+
+    def get_context(self, request, *args, **kwargs):
+        from .selectors import workshop_page_state
+
+        context = super().get_context(request, *args, **kwargs)
+        context["state"] = workshop_page_state(workshop=self, user=getattr(request, "user", None))
+        return context
+
+    def serve(self, request, *args, **kwargs):
+        response = super().serve(request, *args, **kwargs)
+        # The page carries per-user private links (join, recording, waitlist claim): no shared
+        # cache and no browser history copy may keep them (DESIGN.md invariant 7).
+        patch_cache_control(response, private=True, no_store=True)
+        return response
 
     @property
     def ends_at(self):
         return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The creator's zone, in which the start time is entered and shown beside the reader's."""
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo("UTC")
+
+    @property
+    def starts_in_creator_zone(self):
+        return self.starts_at.astimezone(self.zone)
 
     @property
     def is_free(self) -> bool:
@@ -257,6 +285,9 @@ class Registration(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workshop_registrations"
     )
     status = models.CharField(max_length=10, choices=Status.choices)
+    # Taken through payment (a held seat): cancelling it once confirmed asks payments to refund.
+    # Recorded here rather than read from the page, whose price may change afterwards.
+    paid = models.BooleanField(default=False)
     hold_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -295,6 +326,10 @@ class WaitlistEntry(models.Model):
         EXPIRED = "expired", _("Offer expired")
         DECLINED = "declined", _("Declined")
         LEFT = "left", _("Left the waitlist")
+        CLOSED = "closed", _("Closed: the workshop was cancelled")
+
+    # States that still wait for (or hold an offer of) a seat.
+    OPEN = (Status.WAITING, Status.OFFERED)
 
     workshop = models.ForeignKey(WorkshopPage, on_delete=models.CASCADE, related_name="waitlist")
     learner = models.ForeignKey(

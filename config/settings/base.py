@@ -211,6 +211,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         # (django-celery-beat's name for the ``expires`` option of apply_async.)
         "options": {"expire_seconds": 55},
     },
+    # Workshop seats (workshops/tasks.py): give back expired holds, move expired offers on.
+    "workshops-release-expired-holds": {
+        "task": "workshops.tasks.release_expired_holds",
+        "schedule": 60.0,
+    },
+    "workshops-expire-offers": {"task": "workshops.tasks.expire_offers", "schedule": 60.0},
+    "workshops-send-due-reminders": {
+        "task": "workshops.tasks.send_due_reminders",
+        "schedule": 5 * 60.0,
+    },
 }
 CELERY_TASK_IGNORE_RESULT = True
 
