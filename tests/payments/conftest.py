@@ -4,7 +4,7 @@ Two ways to get events to the webhook view:
 
 - ``stripe_emulator``: the emulator POSTs signed events to the live server, exactly as Stripe
   would. Needs ``django_db(transaction=True)``: the live server's threads only see committed
-  rows.
+  rows. (Not ``serialized_rollback``: see ``factories.home_page``.)
 - ``stripe_api`` + ``deliver``: the emulator only stores its events; the test signs each one as
   Stripe does and posts it through Django's test client, inside the test's transaction (fast).
 """
@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 
 from courses.models import CoursePage
 from payments.emulator import StripeEmulator
@@ -26,34 +27,50 @@ from .helpers import WEBHOOK_PATH, post_webhook, sign
 FAST_RETRIES = (0.05, 0.1, 0.2, 0.4)
 
 
-def _stop(emulator: StripeEmulator) -> None:
+def _quiet(emulator: StripeEmulator) -> None:
     # Let a delivery in flight finish before the test's data goes away; send nothing new.
     emulator.pause_delivery()
     emulator.wait_for_deliveries(timeout=10)
+
+
+# One emulator of each kind per session (starting one costs a tenth of a second); each test
+# gets it reset: no objects, events, idempotency keys or deliveries, delivery resumed.
+
+
+@pytest.fixture(scope="session")
+def _live_emulator(live_server) -> Iterator[StripeEmulator]:
+    emulator = StripeEmulator(
+        port=0,
+        webhook_url=f"{live_server.url}{WEBHOOK_PATH}",
+        webhook_secret=django_settings.STRIPE_WEBHOOK_SECRET,
+        retry_delays=FAST_RETRIES,
+    ).start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def _storing_emulator() -> Iterator[StripeEmulator]:
+    emulator = StripeEmulator(port=0).start()
+    yield emulator
     emulator.stop()
 
 
 @pytest.fixture
-def stripe_emulator(live_server, settings) -> Iterator[StripeEmulator]:
+def stripe_emulator(_live_emulator, settings) -> Iterator[StripeEmulator]:
     """The emulator, delivering signed webhooks to the live server's endpoint."""
-    emulator = StripeEmulator(
-        port=0,
-        webhook_url=f"{live_server.url}{WEBHOOK_PATH}",
-        webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
-        retry_delays=FAST_RETRIES,
-    ).start()
-    settings.STRIPE_API_BASE = emulator.base_url
-    yield emulator
-    _stop(emulator)
+    _live_emulator.reset()
+    settings.STRIPE_API_BASE = _live_emulator.base_url
+    yield _live_emulator
+    _quiet(_live_emulator)
 
 
 @pytest.fixture
-def stripe_api(settings) -> Iterator[StripeEmulator]:
+def stripe_api(_storing_emulator, settings) -> Iterator[StripeEmulator]:
     """The emulator without a webhook endpoint: its events are stored for ``deliver``."""
-    emulator = StripeEmulator(port=0, webhook_secret=settings.STRIPE_WEBHOOK_SECRET).start()
-    settings.STRIPE_API_BASE = emulator.base_url
-    yield emulator
-    _stop(emulator)
+    _storing_emulator.reset()
+    settings.STRIPE_API_BASE = _storing_emulator.base_url
+    yield _storing_emulator
 
 
 @pytest.fixture
