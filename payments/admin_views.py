@@ -101,6 +101,15 @@ class OrderInspectView(generic.InspectView):
     def get_object(self, queryset=None):
         return get_object_or_404(selectors.orders_visible_to(self.request.user), pk=self.pk)
 
+    def get_field_label(self, field_name, field):
+        if field_name == "amount_display":
+            return _("Amount")
+        return super().get_field_label(field_name, field)
+
+    def get_field_display_value(self, field_name, field):
+        value = super().get_field_display_value(field_name, field)
+        return "-" if value is None else value
+
     def get_amount_display_value(self):
         return self.object.amount_display
 

@@ -205,6 +205,7 @@ def test_detail_page_shows_the_order_and_a_refund_button(staff, paid_order):
 
     assert "buyer@example.com" in html
     assert "€49.00" in html
+    assert "Amount display" not in html  # labelled "Amount"
     assert paid_order.stripe_payment_intent_id in html
     assert reverse("orders:refund", args=[paid_order.pk]) in html
     assert 'name="csrfmiddlewaretoken"' in html
