@@ -12,6 +12,7 @@ import django_filters
 import stripe
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.models import Permission
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -204,6 +205,11 @@ class OrderViewSet(ModelViewSet):
         "stripe_payment_intent_id",
         "id",
     ]
+
+    def get_permissions_to_register(self):
+        # The policy above decides, not Django's add/change/delete/view permissions: don't
+        # offer those in the group editor, where they would change nothing.
+        return Permission.objects.none()
 
     def get_urlpatterns(self):
         # Only the read views: orders are never added, edited, copied or deleted by hand.

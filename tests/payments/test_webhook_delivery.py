@@ -3,6 +3,7 @@ concurrency: threads with their own PostgreSQL connections, committed transactio
 """
 
 import threading
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -50,6 +51,11 @@ def test_the_same_event_five_times_in_a_row_and_five_at_once_enrols_once(
     stripe_emulator.pause_delivery()  # no automatic delivery: the five are the first ones
     stripe_emulator.pay(order.stripe_checkout_session_id)
     event = latest_event(stripe_emulator, "checkout.session.completed")
+    # A replay signed ten minutes ago is refused and leaves no trace.
+    [stale] = stripe_emulator.deliver(event["id"], signed_at=int(time.time()) - 600)
+    assert stale.status == 400
+    assert not StripeEvent.objects.exists()
+    assert Order.objects.get().status == Order.Status.PENDING
 
     at_once = stripe_emulator.deliver(event["id"], times=5, concurrent=True)
     in_a_row = stripe_emulator.deliver(event["id"], times=5)
