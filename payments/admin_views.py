@@ -168,6 +168,9 @@ class OrderViewSet(ModelViewSet):
     inspect_view_class = OrderInspectView
     inspect_view_enabled = True
     copy_view_enabled = False
+    # Orders point at nothing an editor changes; indexing their references would only cost
+    # a query on every save (each webhook).
+    add_to_reference_index = False
     filterset_class = OrderFilterSet
     search_fields = ["item_title", "buyer__email"]
     ordering = ["-created_at"]
