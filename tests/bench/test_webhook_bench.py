@@ -1,8 +1,9 @@
 """How many Stripe webhook events per second the real endpoint applies, and how fast.
 
 Run with ``make bench`` (``pytest tests/bench --bench -s -q``). The site runs as a separate
-``manage.py runserver`` process (threaded, one process: the development server, so a floor for
-what gunicorn workers would do) on the test database. A client loop posts signed
+``manage.py runserver`` process on the test database: the development server, one process
+that runs each request in a new thread with a new PostgreSQL connection, so a floor for what
+WSGI workers with persistent connections would do. A client loop posts signed
 ``checkout.session.completed`` events, one per distinct pending order, from a few threads;
 each event marks its order paid, enrols the buyer with the lesson outbox rows and sends the
 confirmation e-mail (Celery runs eagerly under the test settings, so the e-mail is built and
