@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.mail import mail_admins
+from django.urls import reverse
 
 from config.mail import absolute_url, build_email
 
@@ -12,6 +13,14 @@ def _order(order_id) -> Order:
     return Order.objects.select_related("buyer", "course").get(pk=order_id)
 
 
+def _context(order: Order) -> dict:
+    return {
+        "order": order,
+        "learner_name": order.buyer.first_name or order.buyer.email,
+        "dashboard_url": absolute_url(reverse("dashboard")),
+    }
+
+
 def send_payment_confirmation(*, order_id) -> None:
     order = _order(order_id)
     build_email(
@@ -19,9 +28,8 @@ def send_payment_confirmation(*, order_id) -> None:
         subject=f"Payment received: {order.item_title}",
         template="payment_confirmation",
         context={
-            "order": order,
+            **_context(order),
             "item_url": absolute_url(order.course.url) if order.course else settings.SITE_URL,
-            "dashboard_url": absolute_url("/dashboard/"),
         },
     ).send()
 
@@ -32,7 +40,7 @@ def send_refund_confirmation(*, order_id) -> None:
         to=order.buyer.email,
         subject=f"Refund issued: {order.item_title}",
         template="refund_confirmation",
-        context={"order": order},
+        context=_context(order),
     ).send()
 
 

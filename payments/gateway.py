@@ -4,7 +4,9 @@ Only ``STRIPE_API_BASE`` and the keys tell the two apart. stripe-python 16 retur
 ``StripeObject``s, which are not dicts: use attribute access or ``.to_dict()``.
 """
 
+import json
 from datetime import datetime
+from typing import Any
 
 import stripe
 from django.conf import settings
@@ -75,11 +77,40 @@ def create_refund(*, order_id: str, payment_intent_id: str) -> stripe.Refund:
     )
 
 
-def verify_webhook(*, payload: bytes, signature: str) -> stripe.Event:
-    """The event, if ``signature`` proves Stripe sent ``payload`` in the last 300 seconds.
+class InvalidWebhook(Exception):
+    """A webhook we must refuse: bad or stale signature, or a body that is no Stripe event."""
 
-    Raises ``stripe.SignatureVerificationError`` or ``ValueError`` (malformed body) otherwise.
+
+# Stripe's default: a signature older than this is a replay.
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+
+def verify_webhook(*, payload: bytes, signature: str) -> dict[str, Any]:
+    """The event as a plain dict, if ``signature`` proves Stripe sent ``payload`` recently.
+
+    Checks the signature on the raw bytes first, then that the body is an event with an id, a
+    type and a ``data.object``; raises ``InvalidWebhook`` otherwise.
     """
-    return stripe.Webhook.construct_event(
-        payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=300
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload, signature, settings.STRIPE_WEBHOOK_SECRET, WEBHOOK_TOLERANCE_SECONDS
+        )
+        event = json.loads(payload)
+    except (stripe.SignatureVerificationError, ValueError) as problem:
+        # ValueError: not UTF-8, or not JSON.
+        raise InvalidWebhook(str(problem)) from problem
+    if not _is_event(event):
+        raise InvalidWebhook("not a Stripe event")
+    return event
+
+
+def _is_event(event: Any) -> bool:
+    return (
+        isinstance(event, dict)
+        and isinstance(event.get("id"), str)
+        and 0 < len(event["id"]) <= 255
+        and isinstance(event.get("type"), str)
+        and 0 < len(event["type"]) <= 100
+        and isinstance(event.get("data"), dict)
+        and isinstance(event["data"].get("object"), dict)
     )

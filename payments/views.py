@@ -1,4 +1,5 @@
-import json
+"""The buyer's side of payments (Buy, success, cancel) and Stripe's webhook endpoint."""
+
 import logging
 
 import stripe
@@ -7,8 +8,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from courses.models import CoursePage
 
@@ -18,10 +20,14 @@ from .models import Order
 logger = logging.getLogger(__name__)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def buy_course(request, course_id: int):
+    """The course page's Buy button: start (or resume) checkout and go to Stripe's page."""
     course = get_object_or_404(CoursePage.objects.live(), pk=course_id)
+    if request.method != "POST":
+        # Signing in from a Buy click comes back here with a GET: show the course again.
+        return redirect(course.url)
     try:
         start = services.start_checkout(buyer=request.user, course=course)
     except services.CheckoutError as problem:
@@ -29,10 +35,10 @@ def buy_course(request, course_id: int):
         return redirect(course.url)
     except stripe.StripeError:
         logger.exception("Stripe refused to start checkout for course %s", course.pk)
-        messages.error(request, "We could not reach the payment provider. Please try again.")
+        messages.error(request, _("We could not reach the payment provider. Please try again."))
         return redirect(course.url)
     if start.order is None:
-        messages.info(request, "You are already enrolled in this course.")
+        messages.info(request, _("You are already enrolled in this course."))
     return _see_other(start.redirect_url)
 
 
@@ -65,30 +71,36 @@ def checkout_success(request, order_id):
     return response
 
 
+@require_GET
 @login_required
 def checkout_cancel(request, order_id):
+    """Stripe's page sends the buyer here (a GET) when they choose not to pay."""
     order = _own_order(request, order_id)
     try:
-        services.cancel_checkout(order=order)
+        if not services.cancel_checkout(order=order):
+            # Paid after all (another tab, a double click): the order page says how it ended.
+            return redirect("payments:checkout_success", order_id=order.pk)
     except stripe.StripeError:
+        # The open session expires by itself within 30 minutes.
         logger.warning("Could not expire the session of order %s", order.pk, exc_info=True)
-    messages.info(request, "Checkout cancelled: you have not been charged.")
+    messages.info(request, _("Checkout cancelled: you have not been charged."))
     return redirect(order.course.url if order.course else "/")
 
 
 @csrf_exempt
 @require_POST
 def stripe_webhook(request):
-    """Stripe's events: verified first, then stored once and applied (DESIGN.md #4)."""
+    """Stripe's events: verified first, then stored once and applied (DESIGN.md #4).
+
+    400 for anything unverified or malformed (nothing is stored); 500 when applying fails, so
+    that Stripe delivers the event again.
+    """
     try:
-        gateway.verify_webhook(
+        event = gateway.verify_webhook(
             payload=request.body, signature=request.headers.get("Stripe-Signature", "")
         )
-        event = json.loads(request.body)
-    except (ValueError, stripe.SignatureVerificationError) as problem:
+    except gateway.InvalidWebhook as problem:
         return HttpResponseBadRequest(f"Rejected: {problem}", content_type="text/plain")
-    if not isinstance(event, dict) or not {"id", "type", "data"} <= event.keys():
-        return HttpResponseBadRequest("Rejected: not a Stripe event", content_type="text/plain")
     try:
         services.handle_webhook_event(event)
     except Exception:

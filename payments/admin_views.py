@@ -1,0 +1,224 @@
+"""The Orders area of the Wagtail admin: a read-only list, a detail page, and a Refund button.
+
+Staff see every order; a creator (a user whose storefront names them, with admin access) sees
+the orders of their own courses only. Nobody adds, edits or deletes an order by hand: Stripe's
+webhooks change orders, and refunds go through ``services.request_refund``, which checks again
+who may refund what.
+"""
+
+import logging
+
+import django_filters
+import stripe
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.models import Permission
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import View
+from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
+from wagtail.admin.ui.tables import Column, DateColumn, StatusFlagColumn, StatusTagColumn
+from wagtail.admin.views import generic
+from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.permission_policies.base import BasePermissionPolicy
+
+from . import selectors, services
+from .models import Order
+
+logger = logging.getLogger(__name__)
+
+# The one action the policy grants; "add", "change" and "delete" are nobody's.
+VIEW = "view"
+
+
+class OrderPermissionPolicy(BasePermissionPolicy):
+    """Who may see which orders in the admin (see the module docstring)."""
+
+    def user_has_permission(self, user, action):
+        return action == VIEW and selectors.may_see_orders(user)
+
+    def user_has_any_permission(self, user, actions):
+        return any(self.user_has_permission(user, action) for action in actions)
+
+    def instances_user_has_permission_for(self, user, action):
+        if action != VIEW:
+            return Order.objects.none()
+        return selectors.orders_visible_to(user)
+
+    def instances_user_has_any_permission_for(self, user, actions):
+        if VIEW not in actions:
+            return Order.objects.none()
+        return selectors.orders_visible_to(user)
+
+    def user_has_permission_for_instance(self, user, action, instance):
+        return self.instances_user_has_permission_for(user, action).filter(pk=instance.pk).exists()
+
+
+class OrderFilterSet(WagtailFilterSet):
+    status = django_filters.ChoiceFilter(
+        label=gettext_lazy("Status"),
+        choices=Order.Status.choices,
+        widget=forms.RadioSelect,
+        empty_label=gettext_lazy("All"),
+    )
+    creator = django_filters.ChoiceFilter(
+        label=gettext_lazy("Creator"), method="filter_creator", empty_label=gettext_lazy("All")
+    )
+    created_at = django_filters.DateFromToRangeFilter(
+        label=gettext_lazy("Date"), widget=DateRangePickerWidget
+    )
+    disputed = django_filters.BooleanFilter(
+        label=gettext_lazy("Disputed"), field_name="disputed_at", lookup_expr="isnull", exclude=True
+    )
+
+    class Meta:
+        model = Order
+        fields = ["status", "creator", "created_at", "disputed"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["creator"].extra["choices"] = [
+            (str(page.pk), page.title) for page in selectors.storefronts_with_courses()
+        ]
+
+    def filter_creator(self, queryset, name, value):
+        storefront = selectors.storefronts_with_courses().filter(pk=value).first()
+        if storefront is None:
+            return queryset.none()
+        return queryset.filter(course__path__startswith=storefront.path)
+
+
+class OrderIndexView(generic.IndexView):
+    def get_base_queryset(self):
+        return selectors.orders_visible_to(self.request.user)
+
+
+class OrderInspectView(generic.InspectView):
+    template_name = "payments/admin/order_inspect.html"
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(selectors.orders_visible_to(self.request.user), pk=self.pk)
+
+    def get_field_label(self, field_name, field):
+        if field_name == "amount_display":
+            return _("Amount")
+        return super().get_field_label(field_name, field)
+
+    def get_field_display_value(self, field_name, field):
+        value = super().get_field_display_value(field_name, field)
+        return "-" if value is None else value
+
+    def get_amount_display_value(self):
+        return self.object.amount_display
+
+    def get_buyer_display_value(self):
+        return self.object.buyer.email
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        reason = services.may_refund(user=self.request.user, order=self.object)
+        context["refund_url"] = reverse("orders:refund", args=[self.object.pk])
+        context["refund_refused_because"] = reason
+        return context
+
+
+class OrderRefundView(View):
+    """The Refund button (POST, CSRF-checked by Django's middleware)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        if not selectors.may_see_orders(request.user):
+            return HttpResponseRedirect(reverse("wagtailadmin_home"))
+        order = get_object_or_404(selectors.orders_visible_to(request.user), pk=pk)
+        try:
+            services.request_refund(user=request.user, order=order)
+        except services.RefundNotAllowed as refusal:
+            messages.error(request, str(refusal))
+        except stripe.StripeError as problem:
+            logger.warning("Stripe refused the refund of order %s", order.pk, exc_info=True)
+            messages.error(
+                request,
+                _("Stripe refused the refund: %(reason)s")
+                % {"reason": problem.user_message or str(problem)},
+            )
+        else:
+            messages.success(
+                request,
+                _(
+                    "Refund of %(amount)s requested. The order shows as refunded, and the "
+                    "learner's access ends, once Stripe confirms it."
+                )
+                % {"amount": order.amount_display},
+            )
+        return HttpResponseRedirect(reverse("orders:inspect", args=[order.pk]))
+
+
+class OrderViewSet(ModelViewSet):
+    model = Order
+    name = "orders"
+    icon = "form"
+    add_to_admin_menu = True
+    menu_label = gettext_lazy("Orders")
+    menu_order = 300
+    index_view_class = OrderIndexView
+    inspect_view_class = OrderInspectView
+    inspect_view_enabled = True
+    copy_view_enabled = False
+    # Orders point at nothing an editor changes; indexing their references would only cost
+    # a query on every save (each webhook).
+    add_to_reference_index = False
+    filterset_class = OrderFilterSet
+    search_fields = ["item_title", "buyer__email"]
+    ordering = ["-created_at"]
+    # The first entry, a field name, becomes the title column: a link to the detail page.
+    list_display = [
+        "item_title",
+        DateColumn("created_at", label=gettext_lazy("Created"), sort_key="created_at"),
+        Column("buyer", label=gettext_lazy("Buyer"), accessor="buyer.email"),
+        Column("amount_display", label=gettext_lazy("Amount"), sort_key="amount"),
+        StatusTagColumn(
+            "get_status_display",
+            label=gettext_lazy("Status"),
+            sort_key="status",
+            primary=lambda order: order.status == Order.Status.PAID,
+        ),
+        StatusFlagColumn(
+            "disputed",
+            label=gettext_lazy("Disputed"),
+            accessor=lambda order: order.disputed_at is not None,
+            true_label=gettext_lazy("Disputed"),
+        ),
+    ]
+    inspect_view_fields = [
+        "item_title",
+        "course",
+        "buyer",
+        "amount_display",
+        "status",
+        "created_at",
+        "paid_at",
+        "refund_requested_at",
+        "refunded_at",
+        "disputed_at",
+        "stripe_checkout_session_id",
+        "stripe_payment_intent_id",
+        "id",
+    ]
+
+    def get_permissions_to_register(self):
+        # The policy above decides, not Django's add/change/delete/view permissions: don't
+        # offer those in the group editor, where they would change nothing.
+        return Permission.objects.none()
+
+    def get_urlpatterns(self):
+        # Only the read views: orders are never added, edited, copied or deleted by hand.
+        return [
+            path("", self.index_view, name="index"),
+            path("results/", self.index_results_view, name="index_results"),
+            path("inspect/<uuid:pk>/", self.inspect_view, name="inspect"),
+            path("refund/<uuid:pk>/", OrderRefundView.as_view(), name="refund"),
+        ]

@@ -1,0 +1,45 @@
+"""Reads of the payments app: which orders a staff member or a creator may see."""
+
+from django.db.models import QuerySet
+from wagtail.models import Page
+
+from courses.models import CoursePage
+
+from .models import Order
+
+
+def creator_storefront_path(user) -> str | None:
+    """The page-tree path of the storefront ``user`` owns, if they are a creator.
+
+    Read through ``home.CreatorPage.creator``'s reverse accessor rather than an import: no app
+    imports ``home`` (DESIGN.md).
+    """
+    storefront = getattr(user, "creator_page", None)
+    return storefront.path if storefront is not None else None
+
+
+def may_see_orders(user) -> bool:
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return user.is_staff or creator_storefront_path(user) is not None
+
+
+def orders_visible_to(user) -> QuerySet[Order]:
+    """Staff see every order; a creator the orders of the courses below their storefront."""
+    orders = Order.objects.select_related("buyer", "course")
+    if not may_see_orders(user):
+        return orders.none()
+    if user.is_staff:
+        return orders
+    storefront_path = creator_storefront_path(user)
+    if storefront_path is None:
+        return orders.none()
+    return orders.filter(course__path__startswith=storefront_path)
+
+
+def storefronts_with_courses() -> QuerySet[Page]:
+    """The creators' storefronts, found as the parent pages of courses (the admin's filter)."""
+    parent_paths = {
+        path[: -Page.steplen] for path in CoursePage.objects.values_list("path", flat=True)
+    }
+    return Page.objects.filter(path__in=parent_paths).order_by("title")

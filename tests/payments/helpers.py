@@ -1,0 +1,43 @@
+"""Helpers of the payments tests: signing webhooks as Stripe does, clicking Buy."""
+
+import hashlib
+import hmac
+import time
+from typing import Any
+
+from django.urls import reverse
+
+from courses.models import CoursePage
+from payments.emulator import StripeEmulator
+from payments.models import Order
+
+WEBHOOK_PATH = "/payments/stripe/webhook/"
+
+
+def sign(body: str, secret: str, timestamp: int | None = None) -> str:
+    """The ``Stripe-Signature`` header Stripe sends: ``t=<unix>,v1=<HMAC-SHA256 of "t.body">``."""
+    t = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
+    return f"t={t},v1={digest}"
+
+
+def post_webhook(client, body: str | bytes, signature: str | None):
+    headers = {"Stripe-Signature": signature} if signature is not None else {}
+    return client.post(WEBHOOK_PATH, data=body, content_type="application/json", headers=headers)
+
+
+def latest_event(emulator: StripeEmulator, event_type: str) -> dict[str, Any]:
+    events = emulator.events(type=event_type)
+    assert events, f"the emulator sent no {event_type}"
+    return events[-1]
+
+
+def buy(client, course: CoursePage):
+    """Click Buy: the POST the course page's button makes."""
+    return client.post(reverse("payments:buy_course", args=[course.pk]))
+
+
+def buy_and_get_order(client, course: CoursePage) -> Order:
+    response = buy(client, course)
+    assert response.status_code == 303, response
+    return Order.objects.get(stripe_checkout_url=response["Location"])
