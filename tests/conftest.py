@@ -32,36 +32,6 @@ def pytest_sessionstart(session):
         pytest.exit("\n".join(problems), returncode=3)
 
 
-def _share_serialized_contents() -> None:
-    """Keep ``serialized_rollback`` working after the first browser test of the session.
-
-    Playwright's sync API marks its event loop as running in the main thread between calls,
-    for the rest of the session (the ``playwright`` fixture is session-scoped). Django then
-    hands the main thread connections from its async-context storage: new connection objects
-    without the ``_test_serialized_contents`` that pytest-django put on the thread's original
-    one when it created the test database. A ``serialized_rollback`` test would then restore
-    nothing (no Wagtail site) and its flush would re-run post_migrate (content types that the
-    next restore collides with). Copy the contents onto the connection in use.
-    """
-    from django.db import connections
-
-    thread_storage = getattr(getattr(connections, "_connections", None), "_storage", None)
-    for alias in connections:
-        contents = getattr(getattr(thread_storage, alias, None), "_test_serialized_contents", None)
-        if contents is not None and not hasattr(connections[alias], "_test_serialized_contents"):
-            connections[alias]._test_serialized_contents = contents  # type: ignore[attr-defined]
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item):
-    _share_serialized_contents()  # before the test database is set up for this test
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_teardown(item, nextitem):
-    _share_serialized_contents()  # before the flush that ends a transactional test
-
-
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """Debian's Chromium, headless, with the flags a root container without a GPU needs."""
@@ -86,24 +56,23 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "timezone_id": "Asia/Tokyo", "locale": "en-GB"}
 
 
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup):
-    """Keep serialized rollback working after a browser test.
+@pytest.fixture(autouse=True)
+def _site_tree_for_real_commits(request):
+    """Tests with real commits start with the page tree that the migrations make.
 
-    Django keeps the migration-made rows (the default site, the home page) that
-    ``serialized_rollback`` restores on the connection object. After a Playwright test the
-    test thread gets new connection objects (Playwright's greenlet-based sync API changes the
-    context that asgiref's ``Local`` keys them on), and without the rows every later
-    transactional test would start from an empty database. Keeping them on the class
-    reaches every connection object.
+    pytest-django empties the database after each ``transaction=True`` test (its flush keeps
+    only what post_migrate recreates: content types and permissions), so the default site
+    and home page are rebuilt here. This is simpler and more reliable than
+    ``serialized_rollback``, whose snapshot lives on a connection object that Playwright's
+    event loop makes Django replace.
     """
-    from django.db import connections
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        return
+    request.getfixturevalue("transactional_db")
+    from tests.home.factories import home_page
 
-    for connection in connections.all():
-        contents = getattr(connection, "_test_serialized_contents", None)
-        if contents is not None:
-            type(connection)._test_serialized_contents = contents  # type: ignore[attr-defined]
-    return django_db_setup
+    home_page()
 
 
 @pytest.fixture(autouse=True)

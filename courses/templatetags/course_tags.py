@@ -1,9 +1,8 @@
-"""Template helpers of the courses pages: optional URLs, storefront courses, local times."""
+"""Template helpers of the courses pages: storefront courses, local times."""
 
 from datetime import datetime
 
 from django import template
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
 
@@ -13,18 +12,6 @@ register = template.Library()
 
 # "Tue 1 Dec, 08:00": short enough for a list, with the weekday people plan by.
 MOMENT_FORMAT = "D j M, H:i"
-
-
-@register.simple_tag
-def optional_url(name: str, *args) -> str:
-    """The URL named ``name``, or "" while the app that provides it is not installed yet.
-
-    The course page's "Buy" button points at ``payments:buy_course`` once payments exist.
-    """
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return ""
 
 
 @register.simple_tag

@@ -9,8 +9,8 @@ from accounts.models import User
 
 pytestmark = [
     pytest.mark.browser,
-    # live_server needs real commits; serialized_rollback restores the migration-made pages.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # live_server needs real commits (tests/conftest.py rebuilds the site's page tree).
+    pytest.mark.django_db(transaction=True),
 ]
 
 PASSWORD = "a-long-enough-passphrase"

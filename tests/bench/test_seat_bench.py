@@ -15,11 +15,11 @@ import pytest
 from django.db import connection
 
 from tests.workshops.concurrency import LockstepThreads
-from tests.workshops.factories import a_learner, ensure_site_tree, paid_workshop
+from tests.workshops.factories import a_learner, paid_workshop
 from workshops import services
 from workshops.models import Registration, SeatInventory
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 SEATS = 10
 LEVELS = (25, 50, 100)
@@ -47,7 +47,6 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def test_seat_checkout_under_contention():
-    ensure_site_tree()
     workshop = paid_workshop(capacity=SEATS)
     buyers = [a_learner() for _ in range(max(LEVELS))]
     lines = []

@@ -18,9 +18,8 @@ from courses.models import LessonDelivery
 from tests.courses.dispatch_factories import course, enroll, learner
 
 pytestmark = [
-    # Real commits: other threads and processes must see the rows. serialized_rollback: the
-    # flush after each test must give back the migrations' home page and site.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # Real commits: other threads and processes must see the rows.
+    pytest.mark.django_db(transaction=True),
     pytest.mark.urls("tests.courses.dispatch_urls"),
 ]
 

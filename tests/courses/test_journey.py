@@ -9,8 +9,8 @@ from tests.courses.factories import body_sentence, catalog_page, course_page, le
 
 pytestmark = [
     pytest.mark.browser,
-    # live_server needs real commits; serialized_rollback restores the migration-made pages.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # live_server needs real commits (tests/conftest.py rebuilds the site's page tree).
+    pytest.mark.django_db(transaction=True),
 ]
 
 

@@ -155,15 +155,14 @@ def test_course_page_shows_the_offer_and_a_syllabus_without_lesson_bodies(client
     assert reverse("courses:enrol", args=[course.pk]) in html
 
 
-def test_paid_course_shows_price_and_a_disabled_buy_button_until_payments_exist(client):
+def test_paid_course_shows_price_and_a_buy_button_that_starts_checkout(client):
     course = course_page(title="SQL on Monday", price_amount=4900, currency="EUR")
 
     response = client.get(course.url)
     html = response.content.decode()
 
     assert "€49.00" in html
-    assert "Payments are coming soon" in html
-    assert "disabled" in html
+    assert f'action="{reverse("payments:buy_course", args=[course.pk])}"' in html
     assert "Enrol for free" not in html
 
 

@@ -24,9 +24,8 @@ from tests.courses.dispatch_helpers import (
 )
 
 pytestmark = [
-    # Real commits: other threads and processes must see the rows. serialized_rollback: the
-    # flush after each test must give back the migrations' home page and site.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # Real commits: other threads and processes must see the rows.
+    pytest.mark.django_db(transaction=True),
     pytest.mark.urls("tests.courses.dispatch_urls"),
 ]
 

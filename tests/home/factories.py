@@ -1,11 +1,36 @@
-from wagtail.models import Site
+from django.conf import settings
+from wagtail.coreutils import get_supported_content_language_variant
+from wagtail.models import Locale, Page, Site
 
 from home.models import CreatorPage, HomePage, StandardPage
 
 
 def home_page() -> HomePage:
-    """The HomePage that the 0002 migration made the default site's root."""
-    return Site.objects.get(is_default_site=True).root_page.specific
+    """The default site's HomePage, made again if a transactional test's flush removed it.
+
+    The migrations make it. pytest-django empties the database after each test with real
+    commits (``transaction=True``), and ``serialized_rollback`` cannot be relied on to restore
+    it: once a browser test has started Playwright's event loop, Django looks the serialized
+    data up on another connection object and silently restores nothing. Making the few rows
+    here works in any order.
+    """
+    site = Site.objects.filter(is_default_site=True).select_related("root_page").first()
+    if site is not None:
+        return site.root_page.specific
+    if not Locale.objects.exists():
+        Locale.objects.create(
+            language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE)
+        )
+    root = Page.get_first_root_node() or Page.add_root(instance=Page(title="Root", slug="root"))
+    home = root.add_child(instance=HomePage(title="microcourses", slug="home"))
+    Site.objects.create(
+        hostname="localhost",
+        port=80,
+        site_name="microcourses",
+        root_page=home,
+        is_default_site=True,
+    )
+    return home
 
 
 def publish_child(parent, page):

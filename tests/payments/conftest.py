@@ -4,7 +4,7 @@ Two ways to get events to the webhook view:
 
 - ``stripe_emulator``: the emulator POSTs signed events to the live server, exactly as Stripe
   would. Needs ``django_db(transaction=True)``: the live server's threads only see committed
-  rows. (Not ``serialized_rollback``: see ``factories.home_page``.)
+  rows. (tests/conftest.py rebuilds the site's page tree for such tests.)
 - ``stripe_api`` + ``deliver``: the emulator only stores its events; the test signs each one as
   Stripe does and posts it through Django's test client, inside the test's transaction (fast).
 """

@@ -8,14 +8,11 @@ once that lands, these helpers can delegate to it. Pages are added live without 
 import itertools
 from typing import cast
 
-from django.conf import settings
-from wagtail.coreutils import get_supported_content_language_variant
-from wagtail.models import Locale, Page, Site
-
 from accounts.models import User
 from courses.models import CoursePage, LessonPage
-from home.models import CreatorPage, HomePage
+from home.models import CreatorPage
 from tests.accounts.factories import UserFactory
+from tests.home.factories import home_page
 
 _numbers = itertools.count(1)
 
@@ -23,33 +20,6 @@ _numbers = itertools.count(1)
 def user(**fields) -> User:
     """``UserFactory(...)``, typed as the model it makes."""
     return cast(User, UserFactory(**fields))
-
-
-def home_page() -> HomePage:
-    """The default site's HomePage, made again if a transactional test's flush removed it.
-
-    The migrations make it. Transactional tests could restore it with ``serialized_rollback``,
-    but once a browser test has started Playwright's event loop, Django looks the serialized
-    data up on another connection object (asgiref gives each async context its own) and
-    silently restores nothing. Making the few rows here works in any order.
-    """
-    site = Site.objects.filter(is_default_site=True).select_related("root_page").first()
-    if site is not None:
-        return site.root_page.specific
-    if not Locale.objects.exists():
-        Locale.objects.create(
-            language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE)
-        )
-    root = Page.get_first_root_node() or Page.add_root(instance=Page(title="Root", slug="root"))
-    home = root.add_child(instance=HomePage(title="microcourses", slug="home"))
-    Site.objects.create(
-        hostname="localhost",
-        port=80,
-        site_name="microcourses",
-        root_page=home,
-        is_default_site=True,
-    )
-    return home
 
 
 def storefront(*, creator=None, **fields) -> CreatorPage:

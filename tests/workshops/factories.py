@@ -4,10 +4,9 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
-from wagtail.models import Locale, Page, Site
 
 from accounts.models import User
-from home.models import CreatorPage, HomePage
+from home.models import CreatorPage
 from tests.accounts.factories import UserFactory
 from tests.home.factories import creator_page, home_page, publish_child
 from workshops import services
@@ -32,30 +31,6 @@ def storefront(**fields):
 def in_minutes(minutes: int) -> datetime:
     """A start time ``minutes`` from now, on a whole minute as the admin form enters it."""
     return (timezone.now() + timedelta(minutes=minutes)).replace(second=0, microsecond=0)
-
-
-def ensure_site_tree() -> None:
-    """The page tree home/migrations/0002 makes: Wagtail's root, our HomePage, the default Site.
-
-    For tests with real commits (``transaction=True``): pytest-django flushes the database
-    after each, and its serialized-rollback restore does not always happen (after the
-    Playwright journey has run, the restored snapshot is missing), so these tests make sure
-    of the tree themselves.
-    """
-    if Site.objects.filter(is_default_site=True).exists():
-        return
-    locale = Locale.objects.order_by("pk").first() or Locale.objects.create(language_code="en")
-    root = Page.get_first_root_node() or Page.add_root(
-        instance=Page(title="Root", slug="root", locale=locale)
-    )
-    home = root.add_child(instance=HomePage(title="microcourses", slug="home", locale=locale))
-    Site.objects.create(
-        hostname="localhost",
-        port=80,
-        site_name="microcourses",
-        root_page=home,
-        is_default_site=True,
-    )
 
 
 def _shared_storefront() -> CreatorPage:

@@ -16,16 +16,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from tests.workshops.concurrency import LockstepThreads, Outcome
-from tests.workshops.factories import a_learner, ensure_site_tree, paid_workshop
+from tests.workshops.factories import a_learner, paid_workshop
 from workshops import services
 from workshops.models import Registration, SeatInventory
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-@pytest.fixture(autouse=True)
-def _site_tree():
-    ensure_site_tree()
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 SEATS = 10

@@ -6,7 +6,6 @@ from playwright.sync_api import Page, expect
 
 from tests.workshops.factories import (
     a_learner,
-    ensure_site_tree,
     in_minutes,
     index_page,
     workshop_page,
@@ -15,17 +14,12 @@ from workshops.models import Registration
 
 pytestmark = [
     pytest.mark.browser,
-    # live_server needs real commits; serialized_rollback restores the migration-made pages.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # live_server needs real commits (tests/conftest.py rebuilds the site's page tree).
+    pytest.mark.django_db(transaction=True),
 ]
 
 PASSWORD = "a-long-enough-passphrase"
 JOIN_URL = "https://meet.example.com/sourdough-live"
-
-
-@pytest.fixture(autouse=True)
-def _site_tree():
-    ensure_site_tree()
 
 
 def test_learner_registers_for_a_free_workshop_downloads_the_invite_and_sees_the_join_link(
