@@ -25,14 +25,15 @@ transactions) serialises the claims instead.
 
 import logging
 import smtplib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
@@ -193,8 +194,36 @@ def send_deliveries(*, delivery_ids: Iterable[int], now: datetime | None = None)
     Idempotent: a row that is no longer ``sending`` (sent, paused, cancelled) is left alone, so
     running the same task twice sends nothing the second time.
     """
+    with _commits_without_flush_wait():
+        return _send(delivery_ids=list(delivery_ids), now=now)
+
+
+@contextmanager
+def _commits_without_flush_wait() -> Iterator[None]:
+    """Don't wait for the WAL flush of the send step's commits (one per message).
+
+    Should PostgreSQL itself crash a moment later, the last marks are lost and their rows go
+    out again when the lease expires, with the same Message-ID: the case a lost worker already
+    makes us accept. The session setting is put back afterwards (connections are reused).
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+        except DatabaseError:
+            # A broken connection: Django discards it, and the setting with it.
+            logger.warning("Could not reset synchronous_commit", exc_info=True)
+
+
+def _send(*, delivery_ids: list[int], now: datetime | None) -> SendReport:
     report = SendReport()
-    delivery_ids = list(delivery_ids)
     deliveries = _check_out(delivery_ids=delivery_ids, now=_now(now))
     checked_out = {delivery.pk for delivery in deliveries}
     report.not_sent.extend(pk for pk in delivery_ids if pk not in checked_out)
@@ -325,16 +354,9 @@ def _status_if_unsendable(delivery: LessonDelivery) -> Status | None:
 
 
 def _mark_sent(delivery: LessonDelivery, *, now: datetime, report: SendReport) -> None:
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # One commit per message: don't wait for its WAL flush. Should PostgreSQL itself
-            # crash in the next moment, the mark is lost and the lease makes the row go out
-            # again, with the same Message-ID: the case a lost worker already makes us accept.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        updated = LessonDelivery.objects.filter(pk=delivery.pk, status=Status.SENDING).update(
-            status=Status.SENT, sent_at=now, lease_expires_at=None, last_error=""
-        )
+    updated = LessonDelivery.objects.filter(pk=delivery.pk, status=Status.SENDING).update(
+        status=Status.SENT, sent_at=now, lease_expires_at=None, last_error=""
+    )
     if not updated:
         # Refunded while the message was on its way: it went out, the row says cancelled.
         logger.info("Lesson delivery %s was sent but changed meanwhile", delivery.pk)
