@@ -8,11 +8,12 @@ never take the same row and never wait for each other), marks them ``sending`` w
 after commit enqueues ``tasks.send_lesson_batch`` with their ids, a chunk per task. A row whose
 lease ran out (its worker died) is claimed again.
 
-``send_deliveries`` is the send task's body: over one SMTP connection, for each row it re-checks
-the row and its enrolment in a short transaction, sends the e-mail outside any transaction, and
-marks the row ``sent`` in another. A transient SMTP failure puts the row back to ``pending`` a
-little later (the dispatcher picks it up again: the retry schedule lives in the row, not in the
-broker); a permanent one, or the last attempt, marks it ``failed`` with the error for staff.
+``send_deliveries`` is the send task's body: it locks and re-checks the batch's rows and their
+enrolments in one short transaction, then over one SMTP connection sends each e-mail outside any
+transaction and marks its row ``sent`` (if still ``sending``) in another. A transient SMTP
+failure puts the row back to ``pending`` a little later (the dispatcher picks it up again: the
+retry schedule lives in the row, not in the broker); a permanent one, or the last attempt, marks
+it ``failed`` with the error for staff.
 
 A lesson goes out at most once except in one case, by design: a worker that dies after the mail
 server accepted a message but before the row was marked ``sent``. The lease then expires and the
@@ -24,19 +25,20 @@ transactions) serialises the claims instead.
 
 import logging
 import smtplib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from . import tasks
-from .emails import build_lesson_email
+from .emails import LessonEmailParts, build_lesson_email
 from .models import Enrollment, LessonDelivery
 
 logger = logging.getLogger(__name__)
@@ -48,7 +50,7 @@ MAX_BATCHES_PER_RUN = 100
 # Ids per send task: one SMTP connection each, and well inside the task's time limit.
 SEND_CHUNK_SIZE = 50
 # How long a claimed row belongs to its send task. Longer than a task may wait in the queue and
-# run (CELERY_TASK_TIME_LIMIT is 5 minutes); the send step renews it before each message.
+# run (CELERY_TASK_TIME_LIMIT is 5 minutes); the send step renews it when it starts.
 LEASE = timedelta(minutes=15)
 # Claims per row, counting the first: transient failures retry until this many, then fail.
 MAX_ATTEMPTS = 5
@@ -192,42 +194,61 @@ def send_deliveries(*, delivery_ids: Iterable[int], now: datetime | None = None)
     Idempotent: a row that is no longer ``sending`` (sent, paused, cancelled) is left alone, so
     running the same task twice sends nothing the second time.
     """
+    with _commits_without_flush_wait():
+        return _send(delivery_ids=list(delivery_ids), now=now)
+
+
+@contextmanager
+def _commits_without_flush_wait() -> Iterator[None]:
+    """Don't wait for the WAL flush of the send step's commits (one per message).
+
+    Should PostgreSQL itself crash a moment later, the last marks are lost and their rows go
+    out again when the lease expires, with the same Message-ID: the case a lost worker already
+    makes us accept. The session setting is put back afterwards (connections are reused).
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+        except DatabaseError:
+            # A broken connection: Django discards it, and the setting with it.
+            logger.warning("Could not reset synchronous_commit", exc_info=True)
+
+
+def _send(*, delivery_ids: list[int], now: datetime | None) -> SendReport:
     report = SendReport()
-    connection = get_connection()
+    deliveries = _check_out(delivery_ids=delivery_ids, now=_now(now))
+    checked_out = {delivery.pk for delivery in deliveries}
+    report.not_sent.extend(pk for pk in delivery_ids if pk not in checked_out)
+    mail_connection = get_connection()
     is_open = False
     # Once the mail server can't be reached, the rest of the batch waits for a later retry
     # rather than each message waiting for its own connection timeout.
     unreachable: str | None = None
-    lesson_ids_by_course: dict[int, list[int]] = {}
+    parts = LessonEmailParts()
     try:
-        for delivery_id in delivery_ids:
-            delivery = _check_out(delivery_id=delivery_id, now=_now(now))
-            if delivery is None:
-                report.not_sent.append(delivery_id)
-                continue
+        for delivery in deliveries:
             if unreachable is not None:
                 _retry_or_fail(delivery, error=unreachable, now=_now(now), report=report)
                 continue
-            course = delivery.enrollment.course
-            if course.pk not in lesson_ids_by_course:
-                lesson_ids_by_course[course.pk] = list(
-                    course.lessons().values_list("pk", flat=True)
-                )
             try:
-                message = build_lesson_email(
-                    delivery,
-                    connection=connection,
-                    course_lesson_ids=lesson_ids_by_course[course.pk],
-                )
+                message = build_lesson_email(delivery, connection=mail_connection, parts=parts)
             except Exception as error:
                 # A broken lesson (say, an image file gone missing) must not stop the batch;
                 # it retries in case an editor fixes it, and then fails where staff see it.
-                logger.exception("Could not build the lesson e-mail of delivery %s", delivery_id)
+                logger.exception("Could not build the lesson e-mail of delivery %s", delivery.pk)
                 _retry_or_fail(delivery, error=_describe(error), now=_now(now), report=report)
                 continue
             if not is_open:
                 try:
-                    connection.open()
+                    mail_connection.open()
                     is_open = True
                 except OSError as error:  # smtplib's errors are OSErrors too
                     unreachable = f"Could not connect to the mail server: {_describe(error)}"
@@ -235,11 +256,11 @@ def send_deliveries(*, delivery_ids: Iterable[int], now: datetime | None = None)
                     _retry_or_fail(delivery, error=unreachable, now=_now(now), report=report)
                     continue
             try:
-                sent = connection.send_messages([message])
+                sent = mail_connection.send_messages([message])
             except OSError as error:
                 if not _server_still_talking(error):
                     # Dropped, timed out, or a 421: the next message opens a new connection.
-                    _close_quietly(connection)
+                    _close_quietly(mail_connection)
                     is_open = False
                 if is_permanent_error(error):
                     _fail(delivery, error=_describe(error), report=report)
@@ -254,7 +275,7 @@ def send_deliveries(*, delivery_ids: Iterable[int], now: datetime | None = None)
             _mark_sent(delivery, now=_now(now), report=report)
     finally:
         if is_open:
-            _close_quietly(connection)
+            _close_quietly(mail_connection)
     return report
 
 
@@ -282,31 +303,41 @@ def _server_still_talking(error: OSError) -> bool:
     return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code != 421
 
 
-def _check_out(*, delivery_id: int, now: datetime) -> LessonDelivery | None:
-    """Lock the row, re-check it, and renew its lease for the send; None when it isn't ours.
+def _check_out(*, delivery_ids: list[int], now: datetime) -> list[LessonDelivery]:
+    """Lock the batch's rows, re-check each, and renew the lease of those still to send.
 
-    The transaction ends before the SMTP conversation starts: no row stays locked while a
-    mail server takes its time.
+    Rows no longer ``sending`` were deleted with their enrolment or lesson, or handled by
+    another task (a repeated task finds them ``sent``): they are left alone. Rows of a paused or
+    refunded enrolment, or of an unpublished lesson, get their final state here. The
+    transaction ends before the SMTP conversation starts: no row stays locked while a mail
+    server takes its time. The renewed lease outlasts the task's time limit, so no dispatcher
+    hands these rows to another task while this one may still be sending them.
     """
     with transaction.atomic():
-        delivery = (
+        rows = list(
             LessonDelivery.objects.select_for_update(of=("self",))
             .select_related("enrollment__learner", "enrollment__course", "lesson")
-            .filter(pk=delivery_id)
-            .first()
+            .filter(pk__in=delivery_ids, status=Status.SENDING)
+            .order_by("pk")  # every task locks in the same order: no deadlock between two
         )
-        if delivery is None or delivery.status != Status.SENDING:
-            # Deleted with its enrolment or lesson, or already handled by another task.
-            return None
-        new_status = _status_if_unsendable(delivery)
-        if new_status is not None:
-            delivery.status = new_status
-            delivery.lease_expires_at = None
-            delivery.save(update_fields=["status", "lease_expires_at"])
-            return None
-        delivery.lease_expires_at = now + LEASE
-        delivery.save(update_fields=["lease_expires_at"])
-        return delivery
+        unsendable: dict[Status, list[int]] = {}
+        sendable: list[LessonDelivery] = []
+        for row in rows:
+            new_status = _status_if_unsendable(row)
+            if new_status is None:
+                sendable.append(row)
+            else:
+                unsendable.setdefault(new_status, []).append(row.pk)
+        for new_status, pks in unsendable.items():
+            LessonDelivery.objects.filter(pk__in=pks).update(
+                status=new_status, lease_expires_at=None
+            )
+        if sendable:
+            LessonDelivery.objects.filter(pk__in=[row.pk for row in sendable]).update(
+                lease_expires_at=now + LEASE
+            )
+    order = {pk: position for position, pk in enumerate(delivery_ids)}
+    return sorted(sendable, key=lambda row: order[row.pk])  # oldest due first, as claimed
 
 
 def _status_if_unsendable(delivery: LessonDelivery) -> Status | None:
@@ -384,8 +415,8 @@ def _text(reply: bytes | str) -> str:
     return reply.decode(errors="replace") if isinstance(reply, bytes) else reply
 
 
-def _close_quietly(connection) -> None:
+def _close_quietly(mail_connection) -> None:
     try:
-        connection.close()
+        mail_connection.close()
     except OSError:
         logger.info("Closing the SMTP connection failed; it is dropped", exc_info=True)

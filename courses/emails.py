@@ -76,23 +76,59 @@ def lesson_subject(*, lesson: LessonPage, course: CoursePage) -> str:
     return f"Day {lesson.day + 1}: {lesson.title} - {course.title}"
 
 
+@dataclass(frozen=True)
+class RenderedBlock:
+    html: SafeString
+    text: str
+
+
+class LessonEmailParts:
+    """What every learner's copy of a lesson e-mail shares, worked out once per lesson.
+
+    The send task builds up to 50 e-mails, mostly of the same lesson: the rendered body, the
+    page URLs and the course's lesson list are the same in each, and the per-learner parts
+    (address, pause link, Message-ID) are cheap.
+    """
+
+    def __init__(self) -> None:
+        self._lesson_ids: dict[int, list[int]] = {}
+        self._blocks: dict[int, list[RenderedBlock]] = {}
+        self._urls: dict[int, str] = {}
+
+    def course_lesson_ids(self, course: CoursePage) -> list[int]:
+        """The course's live lessons, in day order."""
+        if course.pk not in self._lesson_ids:
+            self._lesson_ids[course.pk] = list(course.lessons().values_list("pk", flat=True))
+        return self._lesson_ids[course.pk]
+
+    def blocks(self, lesson: LessonPage) -> list[RenderedBlock]:
+        if lesson.pk not in self._blocks:
+            self._blocks[lesson.pk] = [
+                part for block in lesson.body if (part := _render_block(block)) is not None
+            ]
+        return self._blocks[lesson.pk]
+
+    def url(self, page: CoursePage | LessonPage) -> str:
+        if page.pk not in self._urls:
+            self._urls[page.pk] = absolute_url(page.url or "/")
+        return self._urls[page.pk]
+
+
 def build_lesson_email(
-    delivery: LessonDelivery, connection=None, *, course_lesson_ids: list[int] | None = None
+    delivery: LessonDelivery, connection=None, *, parts: LessonEmailParts | None = None
 ) -> EmailMultiAlternatives:
     """The whole lesson as an e-mail: HTML (tables, inline styles) and plain text.
 
-    ``course_lesson_ids`` (the course's live lessons in day order) may be passed by a caller
-    that builds many e-mails of one course, to save a query per message.
+    A caller that builds many e-mails passes one ``parts`` for all of them.
     """
+    parts = parts or LessonEmailParts()
     enrollment = delivery.enrollment
     learner = enrollment.learner
     course = enrollment.course
     lesson = delivery.lesson
-    if course_lesson_ids is None:
-        course_lesson_ids = list(course.lessons().values_list("pk", flat=True))
-    position = course_lesson_ids.index(lesson.pk) + 1 if lesson.pk in course_lesson_ids else None
+    lesson_ids = parts.course_lesson_ids(course)
+    position = lesson_ids.index(lesson.pk) + 1 if lesson.pk in lesson_ids else None
     unsubscribe_url = pause_url(enrollment_id=enrollment.pk)
-    blocks = [part for block in lesson.body if (part := _render_block(block)) is not None]
     return build_email(
         to=learner.email,
         subject=lesson_subject(lesson=lesson, course=course),
@@ -103,10 +139,10 @@ def build_lesson_email(
             "course": course,
             "day": lesson.day + 1,
             "position": position,
-            "lesson_count": len(course_lesson_ids),
-            "blocks": blocks,
-            "lesson_url": absolute_url(lesson.url or course.url or "/"),
-            "course_url": absolute_url(course.url or "/"),
+            "lesson_count": len(lesson_ids),
+            "blocks": parts.blocks(lesson),
+            "lesson_url": parts.url(lesson),
+            "course_url": parts.url(course),
             "pause_url": unsubscribe_url,
         },
         headers={
@@ -120,12 +156,6 @@ def build_lesson_email(
         },
         connection=connection,
     )
-
-
-@dataclass(frozen=True)
-class RenderedBlock:
-    html: SafeString
-    text: str
 
 
 def _render_block(block) -> RenderedBlock | None:

@@ -53,10 +53,10 @@ def test_a_batch_goes_over_one_smtp_connection_with_its_headers(
     assert report.sent == ids
     assert sink.count == 3 and sink.connections == 1
     deliveries = LessonDelivery.objects.filter(pk__in=ids)
-    assert {message["Message-ID"] for message in sink.messages} == {
+    assert {message["Message-ID"] for message in sink.messages()} == {
         delivery.message_id for delivery in deliveries
     }
-    for message in sink.messages:
+    for message in sink.messages():
         assert message["Subject"] == "Day 1: Lesson for day 0 - Sourdough in 7 days"
         # Folded onto its own line (it is long and has no spaces); unfolding leaves a space.
         assert message["List-Unsubscribe"].strip().startswith("<http://testserver/courses/pause/")
@@ -176,7 +176,7 @@ def test_permanent_recipient_refusal_fails_at_once_is_logged_and_the_batch_goes_
     assert report.failed == [bounced.pk] and len(report.sent) == 1
     assert (bounced.status, bounced.attempts) == (Status.FAILED, 1)
     assert bounced.last_error == ("SMTPRecipientsRefused: gone@example.com: 550 5.1.1 No such user")
-    assert [message["To"] for message in sink.messages] == ["ada@example.com"]
+    assert [message["To"] for message in sink.messages()] == ["ada@example.com"]
     assert sink.connections == 1  # the server kept the session after refusing a recipient
     assert any("gone@example.com" in record.getMessage() for record in caplog.records)
 

@@ -61,7 +61,7 @@ def test_real_worker_sends_each_due_lesson_exactly_once_with_its_headers(tmp_pat
             tasks.dispatch_due_lessons.delay()
             wait_for(lambda: sink.count >= len(due) + 1, timeout=DELIVERY_TIMEOUT, what="the 12th")
 
-    received = {message["Message-ID"]: message for message in sink.messages}
+    received = {message["Message-ID"]: message for message in sink.messages()}
     expected = {row.message_id for row in [*due, held_back]}
     assert sink.count == 12 and set(received) == expected  # 12 messages, 12 distinct ids
     for row in [*due, held_back]:

@@ -1,0 +1,243 @@
+"""Benchmarks of the lesson e-mail pipeline (``make bench``; skipped by ``make test``).
+
+(a) Claim and enqueue: an outbox of 1,000,000 rows (100,000 learners x 10 lessons) of which
+    100,000 are due, plus 500 expired leases, built with ``generate_series``. Measured: the wall
+    time of ``claim_due_deliveries()`` runs, repeated until one claims nothing. That includes,
+    per batch of 500, the two ``SELECT ... FOR UPDATE SKIP LOCKED`` claim queries, the UPDATE to
+    ``sending``, the COMMIT, and publishing the batch's 10 send tasks (50 ids each) to the real
+    Redis broker (eager mode off). The tasks are only queued, not run; the queue is checked to
+    hold them all, then purged. Separately: publishing the same number of tasks on their own.
+
+(b) Lessons e-mailed per second: 2,000 due lessons, claimed and queued by the dispatcher, sent by
+    a real Celery worker with 2 prefork processes into a loopback SMTP sink (aiosmtpd in this
+    process; it keeps each message's bytes and parses nothing while the clock runs). Measured
+    from the dispatcher call until the sink has received all 2,000 messages (the workers are
+    started and answering before the clock starts). Beside it, the ceiling: one lesson e-mail's
+    bytes sent 2,000 times by a plain ``smtplib`` loop (its own process, one connection) into
+    the same sink, run before and after the pipeline so that a change in the machine's load
+    shows. The ratio is pipeline / mean of the loops (target >= 0.5).
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+
+from courses import tasks
+from courses.dispatch import claim_due_deliveries
+from courses.emails import build_lesson_email
+from courses.models import LessonDelivery
+from tests.bench.conftest import record, table
+from tests.courses.dispatch_bulk import build_outbox
+from tests.courses.dispatch_factories import course, lesson
+from tests.courses.dispatch_helpers import (
+    PROJECT_DIR,
+    SmtpSink,
+    broker_not_eager,
+    celery_worker,
+    purge_queue,
+    smtp_server,
+    wait_for,
+)
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.urls("tests.courses.dispatch_urls"),
+]
+
+CLAIM_NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
+OUTBOX_LEARNERS = 100_000  # x 10 lessons = 1,000,000 rows
+EMAILS = 2_000
+WORKER_PROCESSES = 2
+SEND_TIMEOUT = 240.0
+
+LESSON_BODY = json.dumps(
+    [
+        {
+            "type": "text",
+            "value": "<h3>Shape &amp; proof</h3><p>Fold the dough <b>four</b> times, then let "
+            'it rest. <a href="https://example.org/flour">A flour guide</a>.</p>'
+            "<ul><li>Flour the bench</li><li>Pre-shape</li><li>Rest 20 minutes</li></ul>",
+        },
+        {"type": "code", "value": {"language": "text", "code": "75% hydration\n2% salt"}},
+        {
+            "type": "callout",
+            "value": {
+                "kind": "tip",
+                "title": "Patience",
+                "text": "<p>Cold dough shapes better.</p>",
+            },
+        },
+    ]
+)
+
+
+def queue_length() -> int:
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    try:
+        return int(client.llen("celery"))
+    finally:
+        client.close()
+
+
+def show(rows: list[tuple[str, str, str]]) -> None:
+    for row in rows:
+        record(*row)
+    print("\n" + table(rows))
+
+
+def test_bench_claim_and_enqueue_from_a_million_row_outbox():
+    page = course(lessons=10)
+    started = time.perf_counter()
+    outbox = build_outbox(
+        course_page=page, learners=OUTBOX_LEARNERS, sent=4, due=1, now=CLAIM_NOW, tag="bench"
+    )
+    built_in = time.perf_counter() - started
+    assert outbox.rows == 1_000_000 and outbox.due == 100_000
+
+    with broker_not_eager():
+        purge_queue()
+        runs, claimed = 0, 0
+        started = time.perf_counter()
+        while ids := claim_due_deliveries(now=CLAIM_NOW):
+            runs += 1
+            claimed += len(ids)
+        claim_seconds = time.perf_counter() - started
+        queued = queue_length()
+        purge_queue()
+
+        # The publishing alone: as many tasks of 50 ids, straight to Redis.
+        chunk = list(range(50))
+        started = time.perf_counter()
+        for _ in range(queued):
+            tasks.send_lesson_batch.delay(chunk)
+        publish_seconds = time.perf_counter() - started
+        purge_queue()
+
+    assert claimed == outbox.due + outbox.expired_leases
+    assert queued == math.ceil(claimed / 50)
+    assert not LessonDelivery.objects.filter(status="pending", due_at__lte=CLAIM_NOW).exists()
+    show(
+        [
+            (
+                "(a) claim+enqueue",
+                "outbox rows / due / expired leases",
+                f"{outbox.rows:,} / {outbox.due:,} / {outbox.expired_leases:,}",
+            ),
+            ("(a) claim+enqueue", "outbox built (generate_series + ANALYZE)", f"{built_in:.1f} s"),
+            ("(a) claim+enqueue", "rows claimed / dispatcher runs", f"{claimed:,} / {runs}"),
+            ("(a) claim+enqueue", "send tasks in Redis", f"{queued:,}"),
+            ("(a) claim+enqueue", "claim + enqueue time", f"{claim_seconds:.2f} s"),
+            (
+                "(a) claim+enqueue",
+                "claim + enqueue throughput",
+                f"{claimed / claim_seconds:,.0f} rows/s",
+            ),
+            ("(a) claim+enqueue", f"publishing {queued:,} tasks alone", f"{publish_seconds:.2f} s"),
+        ]
+    )
+
+
+def test_bench_lessons_emailed_per_second_through_celery_vs_a_plain_smtplib_loop(tmp_path):
+    page = course(lessons=0)
+    lesson(page, day=0, title="Shaping the loaf", body=LESSON_BODY)
+    now = datetime.now(UTC)
+    outbox = build_outbox(course_page=page, learners=EMAILS, sent=0, due=1, now=now, tag="mail")
+    assert outbox.due == EMAILS
+    sample = LessonDelivery.objects.select_related(
+        "enrollment__learner", "enrollment__course", "lesson"
+    ).first()
+    assert sample is not None
+    message_file = tmp_path / "lesson.eml"
+    # The bytes Django's SMTP backend sends (its MIME classes take linesep; the stubs don't know).
+    mime = build_lesson_email(sample).message()
+    message_file.write_bytes(mime.as_bytes(linesep="\r\n"))  # type: ignore[call-arg]
+
+    load_before = os.getloadavg()[0]
+    with smtp_server(SmtpSink()) as sink:
+        loop_before = smtplib_loop_seconds(sink, message_file)
+
+        with broker_not_eager():
+            purge_queue()
+            with celery_worker(
+                smtp_port=sink.port,
+                log_path=tmp_path / "worker.log",
+                concurrency=WORKER_PROCESSES,
+            ):
+                started = time.perf_counter()
+                claimed = claim_due_deliveries(now=datetime.now(UTC))
+                wait_for(
+                    lambda: sink.count >= EMAILS,
+                    timeout=SEND_TIMEOUT,
+                    what="the e-mails",
+                    poll=0.02,
+                )
+                pipeline_seconds = time.perf_counter() - started
+        delivered = sink.messages()
+        sink.received.clear()
+        # Once more after, so that a change in the machine's load shows.
+        loop_after = smtplib_loop_seconds(sink, message_file)
+    load_after = os.getloadavg()[0]
+
+    assert len(claimed) == EMAILS
+    assert len(delivered) == EMAILS
+    assert len({message["Message-ID"] for message in delivered}) == EMAILS
+    assert set(LessonDelivery.objects.values_list("status", flat=True)) == {"sent"}
+    loop_rate = EMAILS / ((loop_before + loop_after) / 2)
+    pipeline_rate = EMAILS / pipeline_seconds
+    show(
+        [
+            ("(b) e-mails/s", "message size", f"{message_file.stat().st_size:,} bytes"),
+            (
+                "(b) e-mails/s",
+                f"plain smtplib loop, {EMAILS:,} msgs, before / after",
+                f"{EMAILS / loop_before:,.0f} / {EMAILS / loop_after:,.0f} msg/s",
+            ),
+            (
+                "(b) e-mails/s",
+                f"Celery, {WORKER_PROCESSES} processes, {EMAILS:,} lessons",
+                f"{pipeline_seconds:.2f} s = {pipeline_rate:,.0f} msg/s",
+            ),
+            (
+                "(b) e-mails/s",
+                "ratio Celery / smtplib mean (target >= 0.5)",
+                f"{pipeline_rate / loop_rate:.2f}",
+            ),
+            (
+                "(b) e-mails/s",
+                f"load average before / after ({os.cpu_count()} CPUs)",
+                f"{load_before:.1f} / {load_after:.1f}",
+            ),
+        ]
+    )
+
+
+def smtplib_loop_seconds(sink: SmtpSink, message_file: Path) -> float:
+    """The ceiling: plain smtplib, one connection, its own process (the sink is emptied)."""
+    loop = subprocess.run(  # noqa: S603 - our interpreter, our module
+        [
+            sys.executable,
+            "-m",
+            "tests.bench.smtp_loop",
+            sink.host,
+            str(sink.port),
+            str(EMAILS),
+            str(message_file),
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=SEND_TIMEOUT,
+    )
+    assert sink.count == EMAILS
+    sink.received.clear()
+    return float(loop.stdout.strip())
