@@ -64,7 +64,7 @@ def send_course_completed(*, enrollment_id: int) -> None:
 def pause_url(*, enrollment_id: int) -> str:
     """The absolute one-click pause link of an enrolment's lesson e-mails."""
     token = make_pause_token(enrollment_id=enrollment_id)
-    return absolute_url(reverse("course_pause", args=[token]))
+    return absolute_url(reverse("courses:pause_link", args=[token]))
 
 
 def lesson_subject(*, lesson: LessonPage, course: CoursePage) -> str:

@@ -33,6 +33,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     **CELERY_BROKER_TRANSPORT_OPTIONS,
     "data_folder_in": str(VAR_DIR / "celery"),
     "data_folder_out": str(VAR_DIR / "celery"),
+    # Its exchange table; by default a "control" folder in the working directory.
+    "control_folder": str(VAR_DIR / "celery-control"),
 }
 
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"

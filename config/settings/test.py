@@ -44,7 +44,3 @@ SITE_URL = WAGTAILADMIN_BASE_URL = "http://testserver"
 # Serve static files from the apps' folders, as in development: tests don't run collectstatic.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
-
-# Until config/urls.py includes courses.pause_urls (the lesson e-mails' pause link), the courses
-# tests and their worker subprocess use tests/courses/dispatch_urls.py, which adds it.
-ROOT_URLCONF = env("ROOT_URLCONF", default=ROOT_URLCONF)

@@ -50,7 +50,6 @@ from tests.courses.dispatch_helpers import (
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.urls("tests.courses.dispatch_urls"),
 ]
 
 CLAIM_NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)

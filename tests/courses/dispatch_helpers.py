@@ -185,7 +185,6 @@ def celery_worker(*, smtp_port: int, log_path: Path, concurrency: int = 1) -> It
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp_port),
-        "ROOT_URLCONF": "tests.courses.dispatch_urls",
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "PYTHONWARNINGS": "ignore",
     }

@@ -20,7 +20,7 @@ from courses.dispatch import LEASE, MAX_ATTEMPTS, claim_due_deliveries, send_del
 from courses.models import Enrollment, LessonDelivery
 from tests.courses.dispatch_factories import course, enroll, learner
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.courses.dispatch_urls")]
+pytestmark = pytest.mark.django_db
 
 Status = LessonDelivery.Status
 ENROLLED = datetime(2026, 6, 1, 5, 0, tzinfo=UTC)  # 07:00 in Berlin

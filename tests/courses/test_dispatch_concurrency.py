@@ -20,7 +20,6 @@ from tests.courses.dispatch_factories import course, enroll, learner
 pytestmark = [
     # Real commits: other threads and processes must see the rows.
     pytest.mark.django_db(transaction=True),
-    pytest.mark.urls("tests.courses.dispatch_urls"),
 ]
 
 ENROLLED = datetime(2026, 6, 1, 5, 0, tzinfo=UTC)

@@ -16,7 +16,7 @@ from courses.models import Enrollment, LessonDelivery
 from courses.tokens import make_pause_token
 from tests.courses.dispatch_factories import course, enroll, learner
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.courses.dispatch_urls")]
+pytestmark = pytest.mark.django_db
 
 ENROLLED = datetime(2026, 6, 1, 5, 0, tzinfo=UTC)
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}

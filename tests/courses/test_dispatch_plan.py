@@ -14,7 +14,7 @@ from courses.dispatch import CLAIM_BATCH_SIZE, expired_leases, lock_for_claim, p
 from tests.courses.dispatch_bulk import build_outbox
 from tests.courses.dispatch_factories import course
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.courses.dispatch_urls")]
+pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 

@@ -16,7 +16,7 @@ from courses.models import LessonDelivery
 from tests.courses.dispatch_factories import course, enroll, learner
 from tests.courses.dispatch_helpers import SmtpSink, free_port, smtp_server, smtp_settings
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.courses.dispatch_urls")]
+pytestmark = pytest.mark.django_db
 
 Status = LessonDelivery.Status
 ENROLLED = datetime(2026, 6, 1, 5, 0, tzinfo=UTC)

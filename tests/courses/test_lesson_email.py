@@ -15,7 +15,6 @@ from tests.courses.dispatch_factories import course, enroll, learner, lesson, te
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.urls("tests.courses.dispatch_urls"),
     # Wagtail 8 leaves the temporary file of a new image rendition unclosed (wagtail#14055);
     # nothing of ours to close. Drop this when Wagtail closes it.
     pytest.mark.filterwarnings(

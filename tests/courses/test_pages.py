@@ -24,6 +24,7 @@ from tests.courses.factories import (
     topic,
 )
 from tests.home.factories import creator_page, home_page
+from workshops.models import WorkshopPage
 
 pytestmark = pytest.mark.django_db
 
@@ -255,7 +256,7 @@ class CoursePageEditingTests(WagtailPageTestCase):
         self.assertAllowedParentPageTypes(CoursePage, {CreatorPage})
         self.assertAllowedParentPageTypes(LessonPage, {CoursePage})
         self.assertAllowedSubpageTypes(CoursePage, {LessonPage})
-        self.assertAllowedSubpageTypes(CreatorPage, {CoursePage})
+        self.assertAllowedSubpageTypes(CreatorPage, {CoursePage, WorkshopPage})
 
     def lesson_data(self, day):
         return nested_form_data(

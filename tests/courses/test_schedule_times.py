@@ -16,7 +16,7 @@ from courses.dispatch import claim_due_deliveries
 from courses.models import Enrollment, LessonDelivery, ScheduleMode
 from tests.courses.dispatch_factories import course, enroll, learner
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.courses.dispatch_urls")]
+pytestmark = pytest.mark.django_db
 
 
 def utc(year: int, month: int, day: int, hour: int, minute: int) -> datetime:

@@ -26,7 +26,6 @@ from tests.courses.dispatch_helpers import (
 pytestmark = [
     # Real commits: other threads and processes must see the rows.
     pytest.mark.django_db(transaction=True),
-    pytest.mark.urls("tests.courses.dispatch_urls"),
 ]
 
 DELIVERY_TIMEOUT = 60.0
