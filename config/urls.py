@@ -19,6 +19,7 @@ urlpatterns = [
     path("courses/", include("courses.urls")),
     path("workshops/", include("workshops.urls")),
     path("dashboard/", home_views.dashboard, name="dashboard"),
+    path("studio/", include("home.studio.urls")),
     path("search/", home_views.search, name="search"),
     path("sitemap.xml", sitemap, name="sitemap"),
 ]

@@ -119,3 +119,48 @@ class CreatorPage(Page):
     @property
     def display_name(self) -> str:
         return self.title
+
+
+class CreatorApplication(models.Model):
+    """A signed-in user asks to become a creator; staff approve or decline it in the admin.
+
+    Approval (``home.studio.services.approve_application``) makes the storefront, the group
+    and the collections; this row only records the request and the decision.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        DECLINED = "declined", _("Declined")
+
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="creator_applications"
+    )
+    display_name = models.CharField(_("display name"), max_length=120)
+    niche = models.CharField(max_length=120, help_text=_("e.g. “Sourdough baking”"))
+    bio = models.TextField(_("short bio"), max_length=1000)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("creator application")
+        ordering = ["-created_at"]
+        constraints = [
+            # One pending application at a time, enforced by the database too.
+            models.UniqueConstraint(
+                fields=["applicant"],
+                condition=models.Q(status="pending"),
+                name="one_pending_application_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.get_status_display()})"

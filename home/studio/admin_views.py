@@ -1,0 +1,269 @@
+"""The studio in the Wagtail admin: the creator's dashboard, CSV exports, and the staff's
+review of creator applications.
+
+Who sees what: a creator sees their own storefront's figures and rows, staff any creator's
+(``?creator=<storefront id>``). Everyone else gets 403. Applications are staff-only.
+"""
+
+import csv
+
+from django.contrib.auth.models import Permission
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import TemplateView, View
+from wagtail.admin import messages
+from wagtail.admin.ui.tables import DateColumn, StatusTagColumn
+from wagtail.admin.views import generic
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.permission_policies.base import BasePermissionPolicy
+
+from home.models import CreatorApplication, CreatorPage
+
+from . import selectors, services
+from .charts import bar_chart
+
+# Dashboard and exports
+
+
+def chosen_storefront(request) -> CreatorPage | None:
+    """The storefront whose figures this request may see: staff pick one, a creator has one."""
+    user = request.user
+    if not selectors.may_use_studio(user):
+        raise PermissionDenied
+    if user.is_staff:
+        picked = request.GET.get("creator", "")
+        if picked.isdigit():
+            return get_object_or_404(CreatorPage, pk=int(picked))
+        return selectors.storefront_of(user) or selectors.storefronts().first()
+    return selectors.storefront_of(user)
+
+
+class StudioDashboardView(WagtailAdminTemplateMixin, TemplateView):
+    template_name = "studio/dashboard.html"
+    page_title = gettext_lazy("Studio")
+    header_icon = "table"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.storefront = chosen_storefront(request)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_subtitle(self):
+        return self.storefront.title if self.storefront else ""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        stats = None
+        charts = {}
+        if self.storefront is not None:
+            stats = selectors.studio_stats(storefront=self.storefront)
+            for course in stats.courses:
+                charts[course.course_id] = bar_chart(
+                    [(week.strftime("%d/%m"), n) for week, n in course.weekly],
+                    title=_("Enrolments per week: %(title)s") % {"title": course.title},
+                )
+                course.chart = charts[course.course_id]  # type: ignore[attr-defined]
+        query = f"?creator={self.storefront.pk}" if self.storefront else ""
+        context.update(
+            stats=stats,
+            storefront=self.storefront,
+            is_staff=self.request.user.is_staff,
+            storefronts=selectors.storefronts() if self.request.user.is_staff else [],
+            learners_csv=reverse("studio_export_learners") + query,
+            orders_csv=reverse("studio_export_orders") + query,
+        )
+        return context
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_response(rows, filename: str) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+class ExportView(View):
+    http_method_names = ["get"]
+    kind = ""
+
+    def get(self, request):
+        storefront = chosen_storefront(request)
+        if storefront is None:
+            raise PermissionDenied
+        rows = (
+            selectors.learner_rows(storefront=storefront)
+            if self.kind == "learners"
+            else selectors.order_rows(storefront=storefront)
+        )
+        return _csv_response(rows, f"{storefront.slug}-{self.kind}.csv")
+
+
+def studio_urls():
+    return [
+        path("studio/", StudioDashboardView.as_view(), name="studio_dashboard"),
+        path(
+            "studio/export/learners.csv",
+            ExportView.as_view(kind="learners"),
+            name="studio_export_learners",
+        ),
+        path(
+            "studio/export/orders.csv",
+            ExportView.as_view(kind="orders"),
+            name="studio_export_orders",
+        ),
+    ]
+
+
+# Creator applications (staff only)
+
+DECIDE = "decide"
+
+
+class StaffOnlyPolicy(BasePermissionPolicy):
+    """Staff look at applications and decide them; nobody adds, edits or deletes one by hand."""
+
+    def user_has_permission(self, user, action):
+        return (
+            action in {"view", DECIDE}
+            and user.is_authenticated
+            and user.is_active
+            and user.is_staff
+        )
+
+    def user_has_any_permission(self, user, actions):
+        return any(self.user_has_permission(user, action) for action in actions)
+
+    def instances_user_has_permission_for(self, user, action):
+        if self.user_has_permission(user, action):
+            return CreatorApplication.objects.all()
+        return CreatorApplication.objects.none()
+
+    def instances_user_has_any_permission_for(self, user, actions):
+        if self.user_has_any_permission(user, actions):
+            return CreatorApplication.objects.all()
+        return CreatorApplication.objects.none()
+
+    def user_has_permission_for_instance(self, user, action, instance):
+        return self.user_has_permission(user, action)
+
+
+class ApplicationInspectView(generic.InspectView):
+    template_name = "studio/application_inspect.html"
+
+    def get_applicant_display_value(self):
+        return self.object.applicant.email
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            is_pending=self.object.status == CreatorApplication.Status.PENDING,
+            approve_url=reverse("creator_applications:approve", args=[self.object.pk]),
+            decline_url=reverse("creator_applications:decline", args=[self.object.pk]),
+        )
+        return context
+
+
+class DecideView(View):
+    """POST approve or decline (CSRF-checked by Django's middleware)."""
+
+    http_method_names = ["post"]
+    decision = ""
+
+    def post(self, request, pk):
+        if not StaffOnlyPolicy(CreatorApplication).user_has_permission(request.user, DECIDE):
+            raise PermissionDenied
+        application = get_object_or_404(CreatorApplication, pk=pk)
+        service = (
+            services.approve_application
+            if self.decision == "approve"
+            else services.decline_application
+        )
+        try:
+            application = service(application=application, staff_user=request.user)
+        except services.ApplicationRefused as refusal:
+            messages.error(request, str(refusal))
+        else:
+            if self.decision == "approve":
+                messages.success(
+                    request,
+                    _("%(name)s is a creator now; their storefront is live.")
+                    % {"name": application.display_name},
+                )
+            else:
+                messages.success(
+                    request,
+                    _("The application of %(name)s was declined; they were told by e-mail.")
+                    % {"name": application.display_name},
+                )
+        return HttpResponseRedirect(reverse("creator_applications:inspect", args=[pk]))
+
+
+class CreatorApplicationViewSet(ModelViewSet):
+    model = CreatorApplication
+    name = "creator_applications"
+    icon = "user"
+    menu_label = gettext_lazy("Creator applications")
+    menu_order = 260
+    add_to_admin_menu = True
+    inspect_view_class = ApplicationInspectView
+    inspect_view_enabled = True
+    copy_view_enabled = False
+    list_filter = ["status"]
+    search_fields = ["display_name", "applicant__email", "niche"]
+    ordering = ["-created_at"]
+    list_display = [
+        "display_name",
+        "applicant",
+        "niche",
+        StatusTagColumn(
+            "get_status_display",
+            label=gettext_lazy("Status"),
+            sort_key="status",
+            primary=lambda application: application.status == "pending",
+        ),
+        DateColumn("created_at", label=gettext_lazy("Applied"), sort_key="created_at"),
+    ]
+    inspect_view_fields = [
+        "display_name",
+        "applicant",
+        "niche",
+        "bio",
+        "status",
+        "created_at",
+        "decided_by",
+        "decided_at",
+    ]
+
+    def get_common_view_kwargs(self, **kwargs):
+        return super().get_common_view_kwargs(
+            add_url_name=None,
+            edit_url_name=None,
+            delete_url_name=None,
+            history_url_name=None,
+            usage_url_name=None,
+            **kwargs,
+        )
+
+    def get_permissions_to_register(self):
+        return Permission.objects.none()
+
+    def get_urlpatterns(self):
+        return [
+            path("", self.index_view, name="index"),
+            path("results/", self.index_results_view, name="index_results"),
+            path("inspect/<int:pk>/", self.inspect_view, name="inspect"),
+            path("approve/<int:pk>/", DecideView.as_view(decision="approve"), name="approve"),
+            path("decline/<int:pk>/", DecideView.as_view(decision="decline"), name="decline"),
+        ]

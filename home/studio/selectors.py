@@ -1,0 +1,397 @@
+"""Reads of the creator studio: a creator's figures, in a fixed number of aggregate queries.
+
+Every function here runs a constant number of queries however many learners, orders or
+deliveries there are (GROUP BY in the database, never a loop over rows); the count grows only
+with the number of courses, lessons and workshops shown, through none of these functions.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+
+from config.money import format_money, minor_unit_exponent
+from courses.models import CoursePage, Enrollment, LessonDelivery, LessonPage, LessonProgress
+from home.models import CreatorApplication, CreatorPage
+from payments.models import Order
+from workshops.models import Registration, SeatInventory, WaitlistEntry, WorkshopPage
+
+WEEKS = 12
+
+
+def storefront_of(user) -> CreatorPage | None:
+    if not user.is_authenticated:
+        return None
+    return CreatorPage.objects.filter(creator=user).first()
+
+
+def may_use_studio(user) -> bool:
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and (user.is_staff or CreatorPage.objects.filter(creator=user).exists())
+    )
+
+
+def storefronts() -> QuerySet[CreatorPage]:
+    """Every storefront, for the staff's creator picker."""
+    return CreatorPage.objects.order_by("title")
+
+
+def pending_applications() -> QuerySet[CreatorApplication]:
+    return CreatorApplication.objects.filter(status=CreatorApplication.Status.PENDING)
+
+
+@dataclass
+class Money:
+    """Gross, refunds and net of one currency, in minor units."""
+
+    currency: str
+    gross: int = 0
+    refunds: int = 0
+
+    @property
+    def net(self) -> int:
+        return self.gross - self.refunds
+
+    @property
+    def gross_display(self) -> str:
+        return format_money(self.gross, self.currency)
+
+    @property
+    def refunds_display(self) -> str:
+        return format_money(self.refunds, self.currency)
+
+    @property
+    def net_display(self) -> str:
+        return format_money(self.net, self.currency)
+
+
+@dataclass
+class LessonFunnel:
+    lesson_id: int
+    title: str
+    day: int
+    delivered: int = 0
+    opened: int = 0
+    completed: int = 0
+
+
+@dataclass
+class CourseStats:
+    course_id: int
+    title: str
+    enrollments: int = 0
+    # Completion counts enrolments that still have access: a refund leaves the course.
+    active_or_paused: int = 0
+    completed: int = 0
+    weekly: list[tuple[date, int]] = field(default_factory=list)
+    revenue: list[Money] = field(default_factory=list)
+    lessons: list[LessonFunnel] = field(default_factory=list)
+
+    @property
+    def completion_rate(self) -> float:
+        if not self.active_or_paused:
+            return 0.0
+        return self.completed / self.active_or_paused
+
+    @property
+    def completion_percent(self) -> int:
+        return round(100 * self.completion_rate)
+
+
+@dataclass
+class WorkshopStats:
+    workshop_id: int
+    title: str
+    starts_at: datetime
+    capacity: int
+    confirmed: int = 0
+    held: int = 0
+    offered: int = 0
+    waitlist: int = 0
+    # Paid confirmed seats at the workshop's price: orders don't record workshop seats yet.
+    revenue: Money | None = None
+
+    @property
+    def free(self) -> int:
+        return max(self.capacity - self.confirmed - self.held - self.offered, 0)
+
+
+@dataclass
+class StudioStats:
+    storefront: CreatorPage
+    weeks: list[date]
+    courses: list[CourseStats]
+    workshops: list[WorkshopStats]
+    totals: list[Money]
+
+
+def week_starts(now: datetime, weeks: int = WEEKS) -> list[date]:
+    """The Mondays (UTC) of the last ``weeks`` weeks, the current one last."""
+    today = now.astimezone(UTC).date()
+    monday = today - timedelta(days=today.weekday())
+    return [monday - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
+
+
+def _below(storefront: CreatorPage) -> Q:
+    return Q(path__startswith=storefront.path, depth__gt=storefront.depth)
+
+
+def _money(rows: Iterable[Any]) -> dict[tuple, Money]:
+    result: dict[tuple, Money] = {}
+    for row in rows:
+        key = (row["course_id"], row["currency"])
+        result[key] = Money(row["currency"], row["gross"] or 0, row["refunds"] or 0)
+    return result
+
+
+def course_stats(*, storefront: CreatorPage, now: datetime | None = None) -> list[CourseStats]:
+    """Six queries for all of a storefront's courses."""
+    now = now or timezone.now()
+    weeks = week_starts(now)
+    courses = {
+        row["pk"]: CourseStats(course_id=row["pk"], title=row["title"])
+        for row in CoursePage.objects.filter(_below(storefront))
+        .order_by("path")
+        .values("pk", "title")
+    }
+    if not courses:
+        return []
+    for row in (
+        Enrollment.objects.filter(course_id__in=courses)
+        .values("course_id")
+        .annotate(
+            total=Count("pk"),
+            current=Count("pk", filter=~Q(status=Enrollment.Status.REFUNDED)),
+            done=Count(
+                "pk",
+                filter=~Q(status=Enrollment.Status.REFUNDED) & Q(completed_at__isnull=False),
+            ),
+        )
+        .order_by()
+    ):
+        stats = courses[row["course_id"]]
+        stats.enrollments, stats.active_or_paused, stats.completed = (
+            row["total"],
+            row["current"],
+            row["done"],
+        )
+    weekly: dict[tuple[int, date], int] = {}
+    for week_row in (
+        Enrollment.objects.filter(
+            course_id__in=courses,
+            enrolled_at__gte=datetime.combine(weeks[0], datetime.min.time(), tzinfo=UTC),
+        )
+        .annotate(week=TruncWeek("enrolled_at", tzinfo=UTC))
+        .values("course_id", "week")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        weekly[(week_row["course_id"], week_row["week"].date())] = week_row["n"]
+    for stats in courses.values():
+        stats.weekly = [(week, weekly.get((stats.course_id, week), 0)) for week in weeks]
+    for (course_id, _currency), money in sorted(
+        _money(
+            Order.objects.filter(course_id__in=courses)
+            .values("course_id", "currency")
+            .annotate(
+                # Gross: every order that was paid, refunded ones included; refunds: those.
+                gross=Sum(
+                    "amount", filter=Q(status__in=[Order.Status.PAID, Order.Status.REFUNDED])
+                ),
+                refunds=Sum("amount", filter=Q(status=Order.Status.REFUNDED)),
+            )
+            .order_by()
+        ).items()
+    ):
+        if money.gross:
+            courses[course_id].revenue.append(money)
+    lessons: dict[int, LessonFunnel] = {}
+    lesson_rows = (
+        LessonPage.objects.filter(_below(storefront), live=True)
+        .order_by("day", "path")
+        .values("pk", "title", "day", "path")
+    )
+    by_path = {
+        page["path"]: page["pk"]
+        for page in CoursePage.objects.filter(pk__in=courses).values("pk", "path")
+    }
+    for row in lesson_rows:
+        course_id = by_path.get(row["path"][: -LessonPage.steplen])
+        if course_id is None:
+            continue
+        funnel = LessonFunnel(lesson_id=row["pk"], title=row["title"], day=row["day"])
+        lessons[row["pk"]] = funnel
+        courses[course_id].lessons.append(funnel)
+    for sent_row in (
+        LessonDelivery.objects.filter(lesson_id__in=lessons, status=LessonDelivery.Status.SENT)
+        .values("lesson_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        lessons[sent_row["lesson_id"]].delivered = sent_row["n"]
+    for progress_row in (
+        LessonProgress.objects.filter(lesson_id__in=lessons)
+        .values("lesson_id")
+        .annotate(
+            opened=Count("pk", filter=Q(first_opened_at__isnull=False)),
+            completed=Count("pk", filter=Q(completed_at__isnull=False)),
+        )
+        .order_by()
+    ):
+        lessons[progress_row["lesson_id"]].opened = progress_row["opened"]
+        lessons[progress_row["lesson_id"]].completed = progress_row["completed"]
+    return list(courses.values())
+
+
+def workshop_stats(*, storefront: CreatorPage) -> list[WorkshopStats]:
+    """Four queries for all of a storefront's workshops."""
+    workshops: dict[int, WorkshopStats] = {}
+    prices: dict[int, tuple[int, str]] = {}
+    for row in (
+        WorkshopPage.objects.filter(_below(storefront))
+        .order_by("-starts_at")
+        .values("pk", "title", "starts_at", "capacity", "price_amount", "currency")
+    ):
+        workshops[row["pk"]] = WorkshopStats(
+            workshop_id=row["pk"],
+            title=row["title"],
+            starts_at=row["starts_at"],
+            capacity=row["capacity"],
+        )
+        prices[row["pk"]] = (row["price_amount"], row["currency"])
+    if not workshops:
+        return []
+    for row in SeatInventory.objects.filter(workshop_id__in=workshops).values(
+        "workshop_id", "capacity", "held", "confirmed", "offered"
+    ):
+        stats = workshops[row["workshop_id"]]
+        stats.capacity, stats.held, stats.confirmed, stats.offered = (
+            row["capacity"],
+            row["held"],
+            row["confirmed"],
+            row["offered"],
+        )
+    for row in (
+        WaitlistEntry.objects.filter(workshop_id__in=workshops, status=WaitlistEntry.Status.WAITING)
+        .values("workshop_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        workshops[row["workshop_id"]].waitlist = row["n"]
+    paid = dict(
+        Registration.objects.filter(
+            workshop_id__in=workshops, status=Registration.Status.CONFIRMED, paid=True
+        )
+        .values("workshop_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("workshop_id", "n")
+    )
+    for workshop_id, stats in workshops.items():
+        price, currency = prices[workshop_id]
+        stats.revenue = Money(currency, gross=paid.get(workshop_id, 0) * price)
+    return list(workshops.values())
+
+
+def studio_stats(*, storefront: CreatorPage, now: datetime | None = None) -> StudioStats:
+    now = now or timezone.now()
+    courses = course_stats(storefront=storefront, now=now)
+    workshops = workshop_stats(storefront=storefront)
+    totals: dict[str, Money] = defaultdict(lambda: Money(""))
+    for money in [m for course in courses for m in course.revenue]:
+        total = totals.setdefault(money.currency, Money(money.currency))
+        total.gross += money.gross
+        total.refunds += money.refunds
+    return StudioStats(
+        storefront=storefront,
+        weeks=week_starts(now),
+        courses=courses,
+        workshops=workshops,
+        totals=[totals[currency] for currency in sorted(totals)],
+    )
+
+
+# CSV exports: the rows of the creator's own items only.
+
+
+def learner_rows(*, storefront: CreatorPage) -> Iterator[list[str]]:
+    yield ["kind", "item", "email", "name", "status", "since", "completed_at"]
+    for row in (
+        Enrollment.objects.filter(course__path__startswith=storefront.path)
+        .order_by("course__title", "enrolled_at", "pk")
+        .values_list(
+            "course__title",
+            "learner__email",
+            "learner__first_name",
+            "status",
+            "enrolled_at",
+            "completed_at",
+        )
+        .iterator()
+    ):
+        title, email, name, status, since, completed = row
+        yield ["course", title, email, name, status, _iso(since), _iso(completed)]
+    for seat in (
+        Registration.objects.filter(workshop__path__startswith=storefront.path)
+        .order_by("workshop__title", "created_at", "pk")
+        .values_list(
+            "workshop__title", "learner__email", "learner__first_name", "status", "created_at"
+        )
+        .iterator()
+    ):
+        title, email, name, status, since = seat
+        yield ["workshop", title, email, name, status, _iso(since), ""]
+
+
+def order_rows(*, storefront: CreatorPage) -> Iterator[list[str]]:
+    yield [
+        "order",
+        "created_at",
+        "item",
+        "buyer",
+        "amount",
+        "currency",
+        "status",
+        "paid_at",
+        "refunded_at",
+    ]
+    for order in (
+        Order.objects.filter(course__path__startswith=storefront.path)
+        .select_related("buyer")
+        .only(
+            "pk",
+            "created_at",
+            "item_title",
+            "buyer__email",
+            "amount",
+            "currency",
+            "status",
+            "paid_at",
+            "refunded_at",
+        )
+        .order_by("created_at", "pk")
+        .iterator()
+    ):
+        yield [
+            str(order.pk),
+            _iso(order.created_at),
+            order.item_title,
+            order.buyer.email,
+            str(Decimal(order.amount).scaleb(-minor_unit_exponent(order.currency))),
+            order.currency,
+            order.status,
+            _iso(order.paid_at),
+            _iso(order.refunded_at),
+        ]
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.isoformat() if moment else ""
