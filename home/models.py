@@ -164,3 +164,74 @@ class CreatorApplication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.display_name} ({self.get_status_display()})"
+
+
+class Announcement(models.Model):
+    """A creator's message to the active learners of one course or the confirmed registrants
+    of one workshop; sent by ``home.tasks.send_announcement`` through its recipient rows."""
+
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="announcements"
+    )
+    course = models.ForeignKey(
+        "courses.CoursePage", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    workshop = models.ForeignKey(
+        "workshops.WorkshopPage", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    subject = models.CharField(max_length=150)
+    body = models.TextField(max_length=5000)
+    created_at = models.DateTimeField()
+    # The log: how many were addressed, sent, and skipped (paused learners).
+    recipients = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(course__isnull=False, workshop__isnull=True)
+                | models.Q(course__isnull=True, workshop__isnull=False),
+                name="announcement_for_one_item",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class AnnouncementRecipient(models.Model):
+    """The outbox row of one announcement to one person: unique, so each gets it once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        SKIPPED = "skipped", _("Skipped (paused)")
+
+    announcement = models.ForeignKey(
+        Announcement, on_delete=models.CASCADE, related_name="recipient_rows"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["announcement", "recipient"], name="one_announcement_per_recipient"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["announcement"],
+                condition=models.Q(status="pending"),
+                name="announcement_pending_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.announcement} to {self.recipient}"

@@ -7,8 +7,10 @@ Who sees what: a creator sees their own storefront's figures and rows, staff any
 
 import csv
 
+from django import forms
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -22,9 +24,11 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies.base import BasePermissionPolicy
 
-from home.models import CreatorApplication, CreatorPage
+from courses.models import CoursePage
+from home.models import Announcement, CreatorApplication, CreatorPage
+from workshops.models import WorkshopPage
 
-from . import selectors, services
+from . import announcements, selectors, services
 from .charts import bar_chart
 
 # Dashboard and exports
@@ -75,6 +79,7 @@ class StudioDashboardView(WagtailAdminTemplateMixin, TemplateView):
             storefronts=selectors.storefronts() if self.request.user.is_staff else [],
             learners_csv=reverse("studio_export_learners") + query,
             orders_csv=reverse("studio_export_orders") + query,
+            announce_url=reverse("studio_announce") + query,
         )
         return context
 
@@ -110,9 +115,92 @@ class ExportView(View):
         return _csv_response(rows, f"{storefront.slug}-{self.kind}.csv")
 
 
+class AnnouncementForm(forms.Form):
+    item = forms.ChoiceField(label=gettext_lazy("To the learners of"))
+    subject = forms.CharField(max_length=150)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), max_length=5000)
+
+    def __init__(self, *args, storefront: CreatorPage, **kwargs):
+        super().__init__(*args, **kwargs)
+        below = {"path__startswith": storefront.path, "depth": storefront.depth + 1}
+        courses = CoursePage.objects.filter(**below).order_by("title").values_list("pk", "title")
+        workshops = (
+            WorkshopPage.objects.filter(**below).order_by("-starts_at").values_list("pk", "title")
+        )
+        item = self.fields["item"]
+        assert isinstance(item, forms.ChoiceField)  # noqa: S101  # for the type checker
+        item.choices = [
+            (_("Courses: active learners"), [(f"course-{pk}", title) for pk, title in courses]),
+            (
+                _("Workshops: confirmed registrants"),
+                [(f"workshop-{pk}", title) for pk, title in workshops],
+            ),
+        ]
+
+    def item_kwargs(self) -> dict:
+        kind, pk = self.cleaned_data["item"].split("-")
+        if kind == "course":
+            return {"course": CoursePage.objects.get(pk=pk)}
+        return {"workshop": WorkshopPage.objects.get(pk=pk)}
+
+
+class AnnounceView(WagtailAdminTemplateMixin, TemplateView):
+    """Write to the learners of one of the creator's courses or workshops."""
+
+    template_name = "studio/announce.html"
+    page_title = gettext_lazy("Announcements")
+    header_icon = "mail"
+
+    def dispatch(self, request, *args, **kwargs):
+        storefront = chosen_storefront(request)
+        if storefront is None:
+            raise PermissionDenied
+        self.storefront: CreatorPage = storefront
+        self.form = AnnouncementForm(request.POST or None, storefront=self.storefront)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_subtitle(self):
+        return self.storefront.title
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            form=self.form,
+            announcements=Announcement.objects.filter(
+                Q(course__path__startswith=self.storefront.path)
+                | Q(workshop__path__startswith=self.storefront.path)
+            ).select_related("course", "workshop")[:20],
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if self.form.is_valid():
+            try:
+                announcement = announcements.announce(
+                    author=request.user,
+                    subject=self.form.cleaned_data["subject"],
+                    body=self.form.cleaned_data["body"],
+                    **self.form.item_kwargs(),
+                )
+            except announcements.AnnouncementRefused as refusal:
+                messages.error(request, str(refusal))
+            else:
+                messages.success(
+                    request,
+                    _("Sending to %(count)d people (%(skipped)d paused learners skipped).")
+                    % {
+                        "count": announcement.recipients - announcement.skipped,
+                        "skipped": announcement.skipped,
+                    },
+                )
+                return HttpResponseRedirect(request.get_full_path())
+        return self.render_to_response(self.get_context_data(), status=400)
+
+
 def studio_urls():
     return [
         path("studio/", StudioDashboardView.as_view(), name="studio_dashboard"),
+        path("studio/announce/", AnnounceView.as_view(), name="studio_announce"),
         path(
             "studio/export/learners.csv",
             ExportView.as_view(kind="learners"),

@@ -1,6 +1,7 @@
 """Creators made the way the site makes them: an application, approved by staff."""
 
 from django.contrib.auth.models import Permission
+from wagtail.models import Collection
 
 from accounts.models import User
 from home.models import CreatorApplication, CreatorPage
@@ -14,8 +15,19 @@ def staff_user(**fields) -> User:
     return new_user(is_staff=True, is_superuser=True, **fields)
 
 
-def application(*, applicant=None, **fields) -> CreatorApplication:
+def site_roots() -> None:
+    """The page tree and the root collection that the migrations make.
+
+    A test with real commits starts from a flushed database: tests/conftest.py rebuilds the
+    page tree, and this adds the root collection that approval puts the creator's under.
+    """
     home_page()
+    if Collection.get_first_root_node() is None:
+        Collection.add_root(name="Root")
+
+
+def application(*, applicant=None, **fields) -> CreatorApplication:
+    site_roots()
     fields.setdefault("display_name", "Maya Okafor")
     fields.setdefault("niche", "Sourdough baking")
     fields.setdefault("bio", "I bake bread & teach it.")

@@ -1,0 +1,143 @@
+"""Announcements: a creator writes to their learners; each gets it once, paused ones none."""
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test import Client
+
+from courses import services as course_services
+from courses.models import Enrollment
+from home import tasks
+from home.models import Announcement, AnnouncementRecipient
+from home.studio import announcements
+from tests.payments.factories import paid_course, user
+from tests.workshops.factories import paid_workshop
+from workshops import services as workshop_services
+
+from .factories import approved_creator
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def maya():
+    return approved_creator(email="maya@example.com", display_name="Maya Okafor")
+
+
+@pytest.fixture
+def course(maya):
+    course = paid_course(storefront_page=maya[1], title="Sourdough", lessons=1)
+    for n, status in enumerate(["active", "active", "paused", "refunded"]):
+        enrolment = course_services.enroll(learner=user(email=f"l{n}@example.com"), course=course)
+        if status == "paused":
+            course_services.pause(enrollment=enrolment)
+        elif status == "refunded":
+            Enrollment.objects.filter(pk=enrolment.pk).update(status=Enrollment.Status.REFUNDED)
+    return course
+
+
+def recipients() -> list[str]:
+    return sorted(address for message in mail.outbox for address in message.to)
+
+
+def test_active_learners_get_it_once_paused_are_skipped_and_counts_logged(
+    maya, course, django_capture_on_commit_callbacks
+):
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        announcement = announcements.announce(
+            author=maya[0], course=course, subject="Oven news", body="Preheat to 250°C.", now=NOW
+        )
+    tasks.send_announcement(announcement.pk)  # the job runs twice
+
+    assert recipients() == ["l0@example.com", "l1@example.com"]
+    assert mail.outbox[0].subject == "Oven news"
+    assert "Preheat to 250°C." in mail.outbox[0].body
+    announcement.refresh_from_db()
+    assert (announcement.recipients, announcement.sent, announcement.skipped) == (3, 2, 1)
+    assert announcement.finished_at is not None
+    assert AnnouncementRecipient.objects.filter(status="skipped").get().recipient.email == (
+        "l2@example.com"
+    )
+
+
+def test_workshop_announcements_go_to_confirmed_registrants_only(
+    maya, django_capture_on_commit_callbacks
+):
+    workshop = paid_workshop(parent=maya[1], title="Shaping")
+    seat = workshop_services.hold_seat(learner=user(email="paid@example.com"), workshop=workshop)
+    workshop_services.confirm_paid_seat(registration_id=seat.pk)
+    workshop_services.hold_seat(learner=user(email="holding@example.com"), workshop=workshop)
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        announcements.announce(author=maya[0], workshop=workshop, subject="Bring flour", body="x")
+
+    assert recipients() == ["paid@example.com"]
+
+
+def test_a_creator_cannot_write_to_another_creators_learners(course):
+    theo, _storefront = approved_creator(email="theo@example.com", display_name="Theo")
+
+    with pytest.raises(announcements.AnnouncementRefused):
+        announcements.announce(author=theo, course=course, subject="Hi", body="Spam")
+    assert not Announcement.objects.exists()
+
+
+def test_the_studio_form_sends_and_refuses_other_creators_items(
+    maya, course, django_capture_on_commit_callbacks
+):
+    _theo, theo_storefront = approved_creator(email="theo@example.com", display_name="Theo")
+    other = paid_course(storefront_page=theo_storefront, title="SQL", slug="sql", lessons=1)
+    client = Client()
+    client.force_login(maya[0])
+    mail.outbox.clear()
+
+    page = client.get("/admin/studio/announce/").content.decode()
+    assert "Sourdough" in page and "SQL" not in page
+    refused = client.post(
+        "/admin/studio/announce/", {"item": f"course-{other.pk}", "subject": "s", "body": "b"}
+    )
+    assert refused.status_code == 400
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = client.post(
+            "/admin/studio/announce/",
+            {"item": f"course-{course.pk}", "subject": "Hello", "body": "Welcome"},
+        )
+
+    assert sent.status_code == 302
+    assert recipients() == ["l0@example.com", "l1@example.com"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_send_each_message_once():
+    maya_user, storefront = approved_creator(email="maya@example.com", display_name="Maya")
+    course = paid_course(storefront_page=storefront, title="Sourdough", lessons=0)
+    for n in range(30):
+        course_services.enroll(learner=user(email=f"w{n}@example.com"), course=course)
+    announcement = announcements.announce(author=maya_user, course=course, subject="s", body="b")
+    mail.outbox.clear()  # the eager task already ran after commit: start again
+    AnnouncementRecipient.objects.update(status="pending", sent_at=None)
+    Announcement.objects.update(sent=0, finished_at=None)
+    barrier = threading.Barrier(2)
+
+    def worker():
+        try:
+            barrier.wait()
+            announcements.send_all(announcement_id=announcement.pk, batch_size=3)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert recipients() == sorted(f"w{n}@example.com" for n in range(30))
+    assert Announcement.objects.get().sent == 30
