@@ -80,6 +80,8 @@ class StudioDashboardView(WagtailAdminTemplateMixin, TemplateView):
             learners_csv=reverse("studio_export_learners") + query,
             orders_csv=reverse("studio_export_orders") + query,
             announce_url=reverse("studio_announce") + query,
+            overview=selectors.staff_overview() if self.request.user.is_staff else None,
+            applications_url=reverse("creator_applications:index") + "?status=pending",
         )
         return context
 

@@ -279,3 +279,30 @@ def test_the_dashboard_query_count_does_not_grow_with_learners(maya, theo):
 
     assert small_count == big_count
     assert selectors.course_stats(storefront=theo[1], now=NOW)[0].enrollments == 200
+
+
+def test_staff_overview_lists_creators_revenue_pending_applications_and_totals(maya, theo, fixture):
+    from .factories import application
+
+    application(applicant=user(email="newbie@example.com"), display_name="Newbie")
+
+    overview = selectors.staff_overview()
+
+    by_title = {row.storefront.title: row.revenue for row in overview.creators}
+    assert [(m.currency, m.net) for m in by_title["Maya Okafor"]] == [("EUR", 14700), ("USD", 1000)]
+    assert [(m.currency, m.net) for m in by_title["Theo Lindqvist"]] == [("EUR", 1500)]
+    assert [(m.currency, m.gross, m.net) for m in overview.totals] == [
+        ("EUR", 21100, 16200),
+        ("USD", 1000, 1000),
+    ]
+    assert overview.pending_applications == 1
+    assert (overview.learners, overview.enrollments) == (5, 5)
+    html = signed_in(staff_user()).get(STUDIO).content.decode()
+    assert "1 pending creator application" in html and "€162.00" in html
+
+
+def test_creators_see_no_platform_overview_nor_the_applications_menu(maya, fixture):
+    html = signed_in(maya[0]).get(STUDIO).content.decode()
+
+    assert "All creators" not in html
+    assert "/admin/creator_applications/" not in signed_in(maya[0]).get("/admin/").content.decode()
