@@ -51,7 +51,7 @@ def seats(workshop: WorkshopPage) -> tuple[int, int, int]:
 def seat_of(order: Order) -> Registration:
     """The order's registration, as it is in the database now."""
     assert order.workshop_registration_id is not None
-    return seat_of(order)
+    return Registration.objects.get(pk=order.workshop_registration_id)
 
 
 def messages_of(response) -> list[str]:
