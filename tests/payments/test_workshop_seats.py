@@ -441,3 +441,21 @@ def test_the_workshops_creator_sees_and_may_refund_its_orders_within_the_window(
     late = order.paid_at + timedelta(days=settings.CREATOR_REFUND_WINDOW_DAYS, seconds=1)
     assert "within" in (services.may_refund(user=creator, order=order, now=late) or "")
     assert [page.pk for page in selectors.storefronts_that_sell()] == [workshop.get_parent().pk]
+
+
+def test_payment_after_the_learner_gave_the_held_seat_back_is_refunded_with_one_e_mail(
+    buyer_client, workshop, stripe_api, deliver, mailoutbox
+):
+    order = buy_seat_and_get_order(buyer_client, workshop)
+    buyer_client.post(reverse("workshops:cancel", args=[workshop.pk]))  # "Give the seat back"
+    assert seats(workshop) == (0, 0, 0)
+
+    pay(stripe_api, deliver, order)  # paid in the other tab anyway
+    assert deliver(latest_event(stripe_api, "charge.refunded")).status_code == 200
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED
+    assert len(stripe_api.objects("refund")) == 1
+    assert seat_of(order).status == Registration.Status.REFUNDED
+    assert seats(workshop) == (0, 0, 0)
+    assert [m.subject for m in mailoutbox] == ["Refund issued: Laminated dough"]
