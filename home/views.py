@@ -4,6 +4,7 @@ from django.template.response import TemplateResponse
 from wagtail.models import Page
 
 from courses import selectors as course_selectors
+from workshops import selectors as workshop_selectors
 
 SEARCH_RESULTS_PER_PAGE = 10
 DASHBOARD_COURSES_PER_PAGE = 20
@@ -24,8 +25,9 @@ def search(request):
 def dashboard(request):
     """ "My learning": the signed-in learner's courses and workshops.
 
-    A fixed number of queries however many courses: one page of enrolments, then their
-    progress in two more (``courses.selectors.progress_for``).
+    A fixed number of queries however many courses and workshops: one page of enrolments,
+    their progress in two more (``courses.selectors.progress_for``), and the workshops in
+    three (``workshops.selectors.learner_workshops``).
     """
     enrollments = Paginator(
         course_selectors.learner_enrollments(learner=request.user), DASHBOARD_COURSES_PER_PAGE
@@ -36,5 +38,6 @@ def dashboard(request):
         {
             "courses": course_selectors.progress_for(enrollments.object_list),
             "courses_page": enrollments,
+            "learner_workshops": workshop_selectors.learner_workshops(learner=request.user),
         },
     )

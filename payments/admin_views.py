@@ -1,9 +1,9 @@
 """The Orders area of the Wagtail admin: a read-only list, a detail page, and a Refund button.
 
 Staff see every order; a creator (a user whose storefront names them, with admin access) sees
-the orders of their own courses only. Nobody adds, edits or deletes an order by hand: Stripe's
-webhooks change orders, and refunds go through ``services.request_refund``, which checks again
-who may refund what.
+the orders of their own courses and workshops only. Nobody adds, edits or deletes an order by
+hand: Stripe's webhooks change orders, and refunds go through ``services.request_refund``,
+which checks again who may refund what.
 """
 
 import logging
@@ -70,25 +70,36 @@ class OrderFilterSet(WagtailFilterSet):
     created_at = django_filters.DateFromToRangeFilter(
         label=gettext_lazy("Date"), widget=DateRangePickerWidget
     )
+    kind = django_filters.ChoiceFilter(
+        label=gettext_lazy("Item"),
+        method="filter_kind",
+        choices=[("course", gettext_lazy("Courses")), ("workshop", gettext_lazy("Workshop seats"))],
+        empty_label=gettext_lazy("All"),
+    )
     disputed = django_filters.BooleanFilter(
         label=gettext_lazy("Disputed"), field_name="disputed_at", lookup_expr="isnull", exclude=True
     )
 
     class Meta:
         model = Order
-        fields = ["status", "creator", "created_at", "disputed"]
+        fields = ["status", "kind", "creator", "created_at", "disputed"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.filters["creator"].extra["choices"] = [
-            (str(page.pk), page.title) for page in selectors.storefronts_with_courses()
+            (str(page.pk), page.title) for page in selectors.storefronts_that_sell()
         ]
 
+    def filter_kind(self, queryset, name, value):
+        if value == "workshop":
+            return queryset.filter(workshop_registration__isnull=False)
+        return queryset.filter(course__isnull=False)
+
     def filter_creator(self, queryset, name, value):
-        storefront = selectors.storefronts_with_courses().filter(pk=value).first()
+        storefront = selectors.storefronts_that_sell().filter(pk=value).first()
         if storefront is None:
             return queryset.none()
-        return queryset.filter(course__path__startswith=storefront.path)
+        return queryset.filter(selectors.sold_below(storefront.path))
 
 
 class OrderIndexView(generic.IndexView):
@@ -178,6 +189,11 @@ class OrderViewSet(ModelViewSet):
     list_display = [
         "item_title",
         DateColumn("created_at", label=gettext_lazy("Created"), sort_key="created_at"),
+        Column(
+            "kind",
+            label=gettext_lazy("Item"),
+            accessor=lambda order: _("Workshop seat") if order.is_workshop_seat else _("Course"),
+        ),
         Column("buyer", label=gettext_lazy("Buyer"), accessor="buyer.email"),
         Column("amount_display", label=gettext_lazy("Amount"), sort_key="amount"),
         StatusTagColumn(
@@ -196,6 +212,7 @@ class OrderViewSet(ModelViewSet):
     inspect_view_fields = [
         "item_title",
         "course",
+        "workshop_registration",
         "buyer",
         "amount_display",
         "status",

@@ -10,7 +10,9 @@ from .models import Order
 
 
 def _order(order_id) -> Order:
-    return Order.objects.select_related("buyer", "course").get(pk=order_id)
+    return Order.objects.select_related("buyer", "course", "workshop_registration__workshop").get(
+        pk=order_id
+    )
 
 
 def _context(order: Order) -> dict:
@@ -18,18 +20,22 @@ def _context(order: Order) -> dict:
         "order": order,
         "learner_name": order.buyer.first_name or order.buyer.email,
         "dashboard_url": absolute_url(reverse("dashboard")),
+        "is_workshop_seat": order.is_workshop_seat,
     }
 
 
 def send_payment_confirmation(*, order_id) -> None:
+    """The receipt. For a workshop seat it only says what was paid: the seat itself, with the
+    time and the calendar invite, is in workshops' "You're registered" e-mail."""
     order = _order(order_id)
+    item = order.item_page
     build_email(
         to=order.buyer.email,
         subject=f"Payment received: {order.item_title}",
         template="payment_confirmation",
         context={
             **_context(order),
-            "item_url": absolute_url(order.course.url) if order.course else settings.SITE_URL,
+            "item_url": absolute_url(item.url) if item is not None else settings.SITE_URL,
         },
     ).send()
 

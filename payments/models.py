@@ -24,8 +24,7 @@ class Order(models.Model):
     buyer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
     )
-    # What was bought: exactly one of these is set (a CHECK constraint says so). The workshops
-    # app adds its registration here.
+    # What was bought: exactly one of these is set (a CHECK constraint says so).
     course = models.ForeignKey(
         "courses.CoursePage",
         null=True,
@@ -33,8 +32,17 @@ class Order(models.Model):
         on_delete=models.PROTECT,
         related_name="orders",
     )
+    # A workshop seat: the registration hold_seat made (held while the buyer pays).
+    workshop_registration = models.ForeignKey(
+        "workshops.Registration",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
     item_title = models.CharField(max_length=255, help_text=_("What was bought, as shown."))
-    # Copied from the course when checkout starts: a later price edit changes no open order.
+    # Copied from the course or workshop when checkout starts: a later price edit changes no
+    # open order.
     amount = models.PositiveIntegerField(help_text=_("In the currency's minor unit."))
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -49,12 +57,19 @@ class Order(models.Model):
     refund_requested_at = models.DateTimeField(null=True, blank=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
     disputed_at = models.DateTimeField(null=True, blank=True)
+    # Paid after its seat was gone (hold expired and resold, workshop cancelled): refunded by
+    # the webhook itself, and the learner was told then, so charge.refunded e-mails nobody.
+    refunded_automatically = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(course__isnull=False), name="order_buys_exactly_one_thing"
+                condition=(
+                    models.Q(course__isnull=False, workshop_registration__isnull=True)
+                    | models.Q(course__isnull=True, workshop_registration__isnull=False)
+                ),
+                name="order_buys_exactly_one_thing",
             ),
         ]
         indexes = [models.Index(fields=["buyer", "status"]), models.Index(fields=["created_at"])]
@@ -65,6 +80,17 @@ class Order(models.Model):
     @property
     def amount_display(self) -> str:
         return format_money(self.amount, self.currency)
+
+    @property
+    def item_page(self):
+        """The course or workshop page that was bought (for links and the creator)."""
+        if self.course_id is not None:
+            return self.course
+        return self.workshop_registration.workshop if self.workshop_registration else None
+
+    @property
+    def is_workshop_seat(self) -> bool:
+        return self.workshop_registration_id is not None
 
 
 class StripeEvent(models.Model):

@@ -1,9 +1,10 @@
 """Reads of the payments app: which orders a staff member or a creator may see."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from wagtail.models import Page
 
 from courses.models import CoursePage
+from workshops.models import WorkshopPage
 
 from .models import Order
 
@@ -24,9 +25,17 @@ def may_see_orders(user) -> bool:
     return user.is_staff or creator_storefront_path(user) is not None
 
 
+def sold_below(storefront_path: str) -> Q:
+    """Orders of the courses and workshop seats below a storefront (its page-tree path)."""
+    return Q(course__path__startswith=storefront_path) | Q(
+        workshop_registration__workshop__path__startswith=storefront_path
+    )
+
+
 def orders_visible_to(user) -> QuerySet[Order]:
-    """Staff see every order; a creator the orders of the courses below their storefront."""
-    orders = Order.objects.select_related("buyer", "course")
+    """Staff see every order; a creator the orders of the courses and workshops below their
+    storefront."""
+    orders = Order.objects.select_related("buyer", "course", "workshop_registration__workshop")
     if not may_see_orders(user):
         return orders.none()
     if user.is_staff:
@@ -34,12 +43,15 @@ def orders_visible_to(user) -> QuerySet[Order]:
     storefront_path = creator_storefront_path(user)
     if storefront_path is None:
         return orders.none()
-    return orders.filter(course__path__startswith=storefront_path)
+    return orders.filter(sold_below(storefront_path))
 
 
-def storefronts_with_courses() -> QuerySet[Page]:
-    """The creators' storefronts, found as the parent pages of courses (the admin's filter)."""
-    parent_paths = {
-        path[: -Page.steplen] for path in CoursePage.objects.values_list("path", flat=True)
-    }
+def storefronts_that_sell() -> QuerySet[Page]:
+    """The creators' storefronts, found as the parent pages of courses and workshops (the
+    admin's filter)."""
+    item_paths = [
+        *CoursePage.objects.values_list("path", flat=True),
+        *WorkshopPage.objects.values_list("path", flat=True),
+    ]
+    parent_paths = {path[: -Page.steplen] for path in item_paths}
     return Page.objects.filter(path__in=parent_paths).order_by("title")

@@ -1,5 +1,15 @@
 """Business rules of payments: start checkout, apply Stripe events, refund.
 
+An order buys a course (``enroll`` on payment) or a workshop seat (a seat ``hold_seat`` holds
+while the buyer pays, ``confirm_paid_seat`` on payment, ``release_hold`` when the checkout ends
+unpaid). workshops never imports payments: it asks for refunds of cancelled paid seats through
+its ``paid_registration_cancelled`` signal (receivers.py).
+
+E-mails for a seat, one per thing said: workshops sends "you're registered" with the calendar
+invite when the seat is confirmed, and payments sends the receipt (amount, order number, no
+workshop details) for the payment. A payment that came too late for a seat gets neither: it is
+refunded at once and workshops sends the one "sold out, payment refunded" e-mail.
+
 Stripe's webhooks are the source of truth (DESIGN.md invariant 4). Every state change locks the
 order row, re-checks its state and returns quietly when the change already happened, so events
 may arrive in any order and any number of times.
@@ -21,6 +31,8 @@ from accounts.models import User
 from config.mail import absolute_url
 from courses import services as course_services
 from courses.models import CoursePage, Enrollment
+from workshops import services as workshop_services
+from workshops.models import Registration, WorkshopPage
 
 from . import gateway, tasks
 from .models import Order, StripeEvent
@@ -72,46 +84,120 @@ def start_checkout(
         if enrollment is not None:
             return CheckoutStart(redirect_url=course.url, order=None)
         # Reuse an open session only while the buyer still has time to pay on it.
-        open_order = (
-            Order.objects.filter(
-                buyer=buyer,
-                course=course,
-                status=Order.Status.PENDING,
-                checkout_expires_at__gt=now + timedelta(minutes=5),
-            )
-            .exclude(stripe_checkout_url="")
-            .first()
+        open_order = _open_order(
+            Order.objects.filter(buyer=buyer, course=course),
+            live_after=now + timedelta(minutes=5),
         )
         if open_order is not None:
             return CheckoutStart(redirect_url=open_order.stripe_checkout_url, order=open_order)
-
-        expires_at = now + timedelta(minutes=gateway.CHECKOUT_LIFETIME_MINUTES)
-        order = Order.objects.create(
+        order = _create_order_with_session(
             buyer=buyer,
-            course=course,
-            item_title=course.title,
-            amount=course.price_amount,
-            currency=course.currency,
-            checkout_expires_at=expires_at,
+            item=course,
+            item_fields={"course": course},
+            description=f"A course by {course.creator_page.title}",
+            expires_at=now + timedelta(minutes=gateway.CHECKOUT_LIFETIME_MINUTES),
         )
-        # Inside the transaction on purpose: if Stripe fails, the order is rolled back and
-        # nothing half-written remains.
-        session = gateway.create_checkout_session(
-            order_id=str(order.pk),
-            item_name=course.title,
-            item_description=f"A course by {course.creator_page.title}",
-            amount=order.amount,
-            currency=order.currency,
-            customer_email=buyer.email,
-            success_url=absolute_url(reverse("payments:checkout_success", args=[order.pk]))
-            + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=absolute_url(reverse("payments:checkout_cancel", args=[order.pk])),
+    return CheckoutStart(redirect_url=order.stripe_checkout_url, order=order)
+
+
+def start_workshop_checkout(
+    *, buyer: User, workshop: WorkshopPage, now: datetime | None = None
+) -> CheckoutStart:
+    """Hold a seat for ``buyer`` and send them to Stripe's page to pay for it.
+
+    - a confirmed seat already: back to the workshop page (``order`` is None);
+    - a held seat with an open session (a double click, "Complete payment"): that session;
+    - otherwise ``hold_seat`` (which also takes the buyer's own waitlist offer, or finds the
+      seat a waitlist claim left held) and a new order whose session ends with the hold.
+
+    All in one transaction: a sold-out workshop or a Stripe failure writes nothing and holds
+    no seat. Raises ``CheckoutError`` (fit to show) or ``stripe.StripeError``.
+    """
+    now = _now(now)
+    if workshop.is_free:
+        raise CheckoutError(_("This workshop is free: register from its page."))
+    with transaction.atomic():
+        User.objects.select_for_update().get(pk=buyer.pk)
+        seat = Registration.objects.filter(
+            learner=buyer, workshop=workshop, status__in=Registration.HOLDS_SEAT
+        ).first()
+        if seat is not None and seat.status == Registration.Status.CONFIRMED:
+            return CheckoutStart(redirect_url=workshop.url, order=None)
+        if seat is not None:
+            # The session lives exactly as long as the hold: any time left is worth reusing.
+            open_order = _open_order(
+                Order.objects.filter(buyer=buyer, workshop_registration=seat), live_after=now
+            )
+            if open_order is not None:
+                return CheckoutStart(redirect_url=open_order.stripe_checkout_url, order=open_order)
+        try:
+            seat = workshop_services.hold_seat(learner=buyer, workshop=workshop, now=now)
+        except workshop_services.WorkshopError as problem:
+            raise CheckoutError(str(problem)) from problem
+        if seat.status == Registration.Status.CONFIRMED:
+            return CheckoutStart(redirect_url=workshop.url, order=None)
+        # Stripe's minimum session life; a seat held a while ago (a waitlist claim) is held on
+        # for as long, so that the session never outlives the hold.
+        expires_at = now + timedelta(minutes=gateway.CHECKOUT_LIFETIME_MINUTES)
+        if seat.hold_expires_at is not None and seat.hold_expires_at > expires_at:
+            expires_at = seat.hold_expires_at
+        workshop_services.extend_hold(registration_id=seat.pk, until=expires_at)
+        order = _create_order_with_session(
+            buyer=buyer,
+            item=workshop,
+            item_fields={"workshop_registration": seat},
+            description=f"A live workshop by {workshop.creator_page.title}",
             expires_at=expires_at,
         )
-        order.stripe_checkout_session_id = session.id
-        order.stripe_checkout_url = session.url or ""
-        order.save(update_fields=["stripe_checkout_session_id", "stripe_checkout_url"])
     return CheckoutStart(redirect_url=order.stripe_checkout_url, order=order)
+
+
+def _open_order(orders, *, live_after: datetime) -> Order | None:
+    """A pending order among ``orders`` whose session is still open after ``live_after``."""
+    return (
+        orders.filter(status=Order.Status.PENDING, checkout_expires_at__gt=live_after)
+        .exclude(stripe_checkout_url="")
+        .first()
+    )
+
+
+def _create_order_with_session(
+    *,
+    buyer: User,
+    item: CoursePage | WorkshopPage,
+    item_fields: dict[str, Any],
+    description: str,
+    expires_at: datetime,
+) -> Order:
+    """The pending order for one item at its current price, and its Checkout Session.
+
+    Call inside the caller's transaction on purpose: if Stripe fails, the order (and whatever
+    the caller wrote, such as a held seat) is rolled back and nothing half-written remains.
+    """
+    order = Order.objects.create(
+        buyer=buyer,
+        item_title=item.title,
+        amount=item.price_amount,
+        currency=item.currency,
+        checkout_expires_at=expires_at,
+        **item_fields,
+    )
+    session = gateway.create_checkout_session(
+        order_id=str(order.pk),
+        item_name=item.title,
+        item_description=description,
+        amount=order.amount,
+        currency=order.currency,
+        customer_email=buyer.email,
+        success_url=absolute_url(reverse("payments:checkout_success", args=[order.pk]))
+        + "?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url=absolute_url(reverse("payments:checkout_cancel", args=[order.pk])),
+        expires_at=expires_at,
+    )
+    order.stripe_checkout_session_id = session.id
+    order.stripe_checkout_url = session.url or ""
+    order.save(update_fields=["stripe_checkout_session_id", "stripe_checkout_url"])
+    return order
 
 
 def _order_uuid(order_id: Any) -> uuid.UUID | None:
@@ -133,14 +219,15 @@ def _locked_order(order_id: Any) -> Order | None:
     # LEFT JOIN to the course.
     return (
         Order.objects.select_for_update(of=("self",))
-        .select_related("buyer", "course")
+        .select_related("buyer", "course", "workshop_registration")
         .filter(pk=pk)
         .first()
     )
 
 
 def fulfil(*, order_id: Any, payment_intent_id: str | None, now: datetime | None = None) -> bool:
-    """Mark the order paid and enrol the buyer, once. Returns whether anything changed.
+    """Mark the order paid and deliver what it bought (enrolment or seat), once. Returns
+    whether anything changed.
 
     Called by the webhook for a paid session and by the success page; whichever comes second
     finds the order paid and does nothing.
@@ -150,11 +237,14 @@ def fulfil(*, order_id: Any, payment_intent_id: str | None, now: datetime | None
         if order is None or order.status in (Order.Status.PAID, Order.Status.REFUNDED):
             return False
         # A payment that lands after the session expired or was cancelled still bought the
-        # course: the money was taken, so the buyer gets what they paid for.
+        # item: the money was taken, so the buyer gets what they paid for (or it back).
         order.status = Order.Status.PAID
         order.paid_at = _now(now)
         order.stripe_payment_intent_id = payment_intent_id or order.stripe_payment_intent_id
         order.save(update_fields=["status", "paid_at", "stripe_payment_intent_id", "updated_at"])
+        if order.workshop_registration_id is not None:
+            _fulfil_seat(order, now=now)
+            return True
         assert order.course is not None  # noqa: S101 - a CHECK constraint guarantees it
         enrollment = course_services.enroll(
             learner=order.buyer, course=order.course, order=order, now=now
@@ -164,6 +254,38 @@ def fulfil(*, order_id: Any, payment_intent_id: str | None, now: datetime | None
             logger.error("Order %s was paid but the buyer's enrolment stays refunded", order.pk)
         _after_commit(tasks.send_payment_confirmation, order.pk)
     return True
+
+
+def _fulfil_seat(order: Order, *, now: datetime | None) -> None:
+    """The paid order's seat becomes confirmed; a payment too late for any seat is refunded.
+
+    Runs in ``fulfil``'s transaction with the order locked. The refund request goes to Stripe
+    inside it: if Stripe fails, nothing is applied, the webhook answers 500 and Stripe's
+    retry tries again (the refund's idempotency key makes a repeat harmless).
+    """
+    registration_id = order.workshop_registration_id
+    assert registration_id is not None  # noqa: S101 - the caller checked
+    if workshop_services.confirm_paid_seat(registration_id=registration_id, now=now):
+        # workshops e-mails "you're registered" with the invite; this is the receipt.
+        _after_commit(tasks.send_payment_confirmation, order.pk)
+        return
+    logger.info("Order %s was paid after its seat was gone: refunding it", order.pk)
+    if not order.stripe_payment_intent_id:
+        logger.error("Order %s has no payment intent to refund; staff must refund it", order.pk)
+        return
+    gateway.create_refund(order_id=str(order.pk), payment_intent_id=order.stripe_payment_intent_id)
+    # A released hold: workshops sends "sold out, payment refunded". Any other end (the learner
+    # gave the held seat back, the workshop was cancelled) gets payments' refund e-mail now.
+    told_by_workshops = (
+        Registration.objects.filter(pk=registration_id).values_list("status", flat=True).get()
+        == Registration.Status.RELEASED
+    )
+    workshop_services.mark_refunded(registration_id=registration_id, now=now)
+    order.refund_requested_at = _now(now)
+    order.refunded_automatically = True
+    order.save(update_fields=["refund_requested_at", "refunded_automatically", "updated_at"])
+    if not told_by_workshops:
+        _after_commit(tasks.send_refund_confirmation, order.pk)
 
 
 def _after_commit(task: Any, order_id: uuid.UUID) -> None:
@@ -183,7 +305,27 @@ def _close(*, order_id: Any, status: Order.Status) -> bool:
             return False
         order.status = status
         order.save(update_fields=["status", "updated_at"])
+        _release_seat_of(order)
     return True
+
+
+def _release_seat_of(order: Order) -> None:
+    """An unpaid end of a seat's checkout gives the held seat back (``release_hold`` does so
+    once), unless another order of the same seat is still open or paid (a new session made
+    after this one ran out, before its "expired" event arrived)."""
+    registration_id = order.workshop_registration_id
+    if registration_id is None:
+        return
+    still_wanted = (
+        Order.objects.filter(
+            workshop_registration_id=registration_id,
+            status__in=(Order.Status.PENDING, Order.Status.PAID),
+        )
+        .exclude(pk=order.pk)
+        .exists()
+    )
+    if not still_wanted:
+        workshop_services.release_hold(registration_id=registration_id)
 
 
 def cancel_checkout(*, order: Order) -> bool:
@@ -210,6 +352,7 @@ def cancel_checkout(*, order: Order) -> bool:
                 gateway.expire_checkout_session(session_id)
         order_row.status = Order.Status.CANCELLED
         order_row.save(update_fields=["status", "updated_at"])
+        _release_seat_of(order_row)
     return True
 
 
@@ -255,7 +398,12 @@ def _order_of_payment(payment: dict) -> Order | None:
 
 
 def revoke_refunded(*, order_id: Any, now: datetime | None = None) -> bool:
-    """Stripe refunded the charge: the order is refunded and the course access ends, once."""
+    """Stripe refunded the charge: the order is refunded and what it bought ends, once.
+
+    A course enrolment is revoked; a seat is marked refunded (a confirmed one is freed and
+    offered to the waitlist). The learner gets the refund e-mail, unless the refund was
+    automatic and they were told when it was made.
+    """
     with transaction.atomic():
         order = _locked_order(order_id)
         if order is None or order.status == Order.Status.REFUNDED:
@@ -263,11 +411,53 @@ def revoke_refunded(*, order_id: Any, now: datetime | None = None) -> bool:
         order.status = Order.Status.REFUNDED
         order.refunded_at = _now(now)
         order.save(update_fields=["status", "refunded_at", "updated_at"])
-        enrollment = Enrollment.objects.filter(order_id=order.pk).first()
-        if enrollment is not None:
-            course_services.revoke(enrollment=enrollment, now=now)
-        _after_commit(tasks.send_refund_confirmation, order.pk)
+        if order.workshop_registration_id is not None:
+            workshop_services.mark_refunded(registration_id=order.workshop_registration_id, now=now)
+        else:
+            enrollment = Enrollment.objects.filter(order_id=order.pk).first()
+            if enrollment is not None:
+                course_services.revoke(enrollment=enrollment, now=now)
+        if not order.refunded_automatically:
+            _after_commit(tasks.send_refund_confirmation, order.pk)
     return True
+
+
+def refund_cancelled_seat_soon(*, registration_id: int) -> None:
+    """A paid seat was cancelled (workshops' signal, after its commit): refund it on a worker.
+
+    On a worker because Stripe may be unreachable right now: the task retries, while the
+    learner's cancellation (already committed) is not turned into an error page.
+    """
+    tasks.refund_cancelled_seat.delay(registration_id)
+
+
+def refund_cancelled_seat(*, registration_id: int, now: datetime | None = None) -> Order | None:
+    """Ask Stripe to refund the paid order of a cancelled seat, once; no staff needed.
+
+    The learner cancelled before the cutoff, or the creator cancelled the workshop: workshops
+    checked that. The seat ends as refunded when ``charge.refunded`` arrives. Returns the order
+    (None if the seat has no paid order). Raises ``stripe.StripeError`` (the task retries).
+    """
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update()
+            .filter(workshop_registration_id=registration_id, status=Order.Status.PAID)
+            .first()
+        )
+        if order is None:
+            logger.warning("Cancelled paid seat %s has no paid order to refund", registration_id)
+            return None
+        if order.refund_requested_at is not None:
+            return order
+        if not order.stripe_payment_intent_id:
+            logger.error("Order %s has no payment intent to refund; staff must refund it", order.pk)
+            return order
+        gateway.create_refund(
+            order_id=str(order.pk), payment_intent_id=order.stripe_payment_intent_id
+        )
+        order.refund_requested_at = _now(now)
+        order.save(update_fields=["refund_requested_at", "updated_at"])
+    return order
 
 
 def flag_dispute(*, order_id: Any, now: datetime | None = None) -> bool:
@@ -365,8 +555,11 @@ def may_refund(*, user: User, order: Order, now: datetime | None = None) -> str 
         return _("Only paid orders can be refunded.")
     if user.is_active and user.is_staff:
         return None
-    creator_page = order.course.creator_page if order.course else None
+    item = order.item_page
+    creator_page = item.creator_page if item is not None else None
     if creator_page is None or getattr(creator_page, "creator_id", None) != user.pk:
+        if order.is_workshop_seat:
+            return _("Only staff or the workshop's creator can refund this order.")
         return _("Only staff or the course's creator can refund this order.")
     window_days = settings.CREATOR_REFUND_WINDOW_DAYS
     if order.paid_at is None or _now(now) > order.paid_at + timedelta(days=window_days):

@@ -27,3 +27,10 @@ def send_refund_confirmation(order_id: str) -> None:
 @shared_task(**RETRY)
 def send_dispute_alert(order_id: str) -> None:
     emails.send_dispute_alert(order_id=order_id)
+
+
+@shared_task(**RETRY)
+def refund_cancelled_seat(registration_id: int) -> None:
+    from .services import refund_cancelled_seat  # services.py imports this module
+
+    refund_cancelled_seat(registration_id=registration_id)

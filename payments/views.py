@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from courses.models import CoursePage
+from workshops.models import WorkshopPage
 
 from . import gateway, services
 from .models import Order
@@ -42,6 +43,29 @@ def buy_course(request, course_id: int):
     return _see_other(start.redirect_url)
 
 
+@require_http_methods(["GET", "POST"])
+@login_required
+def buy_workshop(request, workshop_id: int):
+    """The workshop page's Buy (and "Complete payment", and the waitlist claim page's) button:
+    hold a seat and go to Stripe's page to pay for it."""
+    workshop = get_object_or_404(WorkshopPage.objects.live(), pk=workshop_id)
+    if request.method != "POST":
+        # Signing in from a Buy click comes back here with a GET: show the workshop again.
+        return redirect(workshop.url)
+    try:
+        start = services.start_workshop_checkout(buyer=request.user, workshop=workshop)
+    except services.CheckoutError as problem:
+        messages.error(request, str(problem))
+        return redirect(workshop.url)
+    except stripe.StripeError:
+        logger.exception("Stripe refused to start checkout for workshop %s", workshop.pk)
+        messages.error(request, _("We could not reach the payment provider. Please try again."))
+        return redirect(workshop.url)
+    if start.order is None:
+        messages.info(request, _("You already have a seat at this workshop."))
+    return _see_other(start.redirect_url)
+
+
 def _see_other(url: str) -> HttpResponseRedirect:
     # 303 See Other: the browser follows the POST's answer with a GET, as Stripe's docs ask.
     response = HttpResponseRedirect(url)
@@ -51,7 +75,9 @@ def _see_other(url: str) -> HttpResponseRedirect:
 
 def _own_order(request, order_id) -> Order:
     return get_object_or_404(
-        Order.objects.select_related("course"), pk=order_id, buyer=request.user
+        Order.objects.select_related("course", "workshop_registration__workshop"),
+        pk=order_id,
+        buyer=request.user,
     )
 
 
@@ -84,7 +110,8 @@ def checkout_cancel(request, order_id):
         # The open session expires by itself within 30 minutes.
         logger.warning("Could not expire the session of order %s", order.pk, exc_info=True)
     messages.info(request, _("Checkout cancelled: you have not been charged."))
-    return redirect(order.course.url if order.course else "/")
+    item = order.item_page
+    return redirect(item.url if item is not None else "/")
 
 
 @csrf_exempt

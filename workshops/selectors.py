@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Func, Q, QuerySet
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from taggit.models import Tag
 from wagtail.models import Page
@@ -44,15 +44,12 @@ def ends_at_expression(prefix: str = "") -> ExpressionWrapper:
     )
 
 
-def buy_url(workshop: WorkshopPage) -> str | None:
-    """The payments app's checkout for this workshop, once that app provides one.
+def buy_url(workshop: WorkshopPage) -> str:
+    """The payments app's checkout for this workshop (POST: holds a seat, then Stripe's page).
 
     workshops never imports payments (DESIGN.md); the URL name is the whole contract.
     """
-    try:
-        return reverse("payments:buy_workshop", args=[workshop.pk])
-    except NoReverseMatch:
-        return None
+    return reverse("payments:buy_workshop", args=[workshop.pk])
 
 
 # The listing

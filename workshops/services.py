@@ -220,6 +220,20 @@ def confirm_paid_seat(*, registration_id: int, now: datetime | None = None) -> b
     return True
 
 
+def extend_hold(*, registration_id: int, until: datetime) -> bool:
+    """Keep a held seat until ``until`` (a Checkout Session made later than the hold, as when
+    a claimed waitlist seat is paid for a few minutes after the claim). Never shortens a hold;
+    returns whether the seat is still held."""
+    with transaction.atomic():
+        registration = _locked_registration(registration_id)
+        if registration.status != Registration.Status.HELD:
+            return False
+        if registration.hold_expires_at is None or registration.hold_expires_at < until:
+            registration.hold_expires_at = until
+            registration.save(update_fields=["hold_expires_at"])
+    return True
+
+
 def release_hold(*, registration_id: int, now: datetime | None = None) -> bool:
     """Give a held seat back (expiry, cancelled checkout, failed payment), exactly once."""
     with transaction.atomic():

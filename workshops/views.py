@@ -134,9 +134,8 @@ def claim_offer(request: HttpRequest, token: str) -> HttpResponse:
     workshop = entry.workshop
     state = workshop_page_state(workshop=workshop, user=request.user)
     if request.method == "POST":
-        if not workshop.is_free and state.buy_url is None:
-            messages.error(request, _("Payments are coming soon: this seat cannot be bought yet."))
-            return _back_to(workshop)
+        # The page's paid-seat button posts to payments' checkout instead; a POST here for a
+        # paid seat holds it, and the workshop page then offers "Complete payment".
         try:
             registration = services.claim_offer(entry=entry, learner=request.user)
         except services.WorkshopError as error:

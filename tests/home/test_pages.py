@@ -11,6 +11,8 @@ from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfiel
 from home.models import CreatorPage, HomePage, StandardPage
 from tests.accounts.factories import UserFactory
 from tests.home.factories import creator_page, home_page, standard_page
+from tests.workshops.factories import a_learner, workshop_page
+from workshops import services as workshop_services
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +129,16 @@ class PageTreeRulesTests(WagtailPageTestCase):
 
     def test_home_page_renders(self):
         self.assertPageIsRenderable(self.home)
+
+
+def test_dashboard_shows_a_workshop_seat_without_the_course_empty_state(client):
+    learner = a_learner()
+    workshop = workshop_page(title="Live shaping session")
+    workshop_services.register_free(learner=learner, workshop=workshop)
+    client.force_login(learner)
+
+    html = client.get(reverse("dashboard")).content.decode()
+
+    assert "Live shaping session" in html
+    assert "Add to calendar (.ics)" in html
+    assert "Nothing here yet" not in html

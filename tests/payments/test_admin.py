@@ -11,6 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from payments.models import Order
+from tests.workshops.factories import paid_workshop
 
 from .factories import paid_course, storefront, user
 from .helpers import buy_and_get_order, latest_event
@@ -278,3 +279,55 @@ def test_stripe_refusing_the_refund_is_shown_not_a_500(staff, paid_order, stripe
     assert "Stripe refused the refund" in response.content.decode()
     paid_order.refresh_from_db()
     assert paid_order.refund_requested_at is None
+
+
+# Workshop seats are orders too
+
+
+@pytest.fixture
+def seat_order(other_creator, stripe_api, deliver) -> Order:
+    """A paid seat at a workshop of the other creator."""
+    page = storefront(title="Theo Lindqvist", creator=other_creator)
+    workshop = paid_workshop(parent=page, title="SQL window functions, live", price_amount=3000)
+    client = signed_in(user(email="kim@example.com"))
+    response = client.post(reverse("payments:buy_workshop", args=[workshop.pk]))
+    order = Order.objects.get(stripe_checkout_url=response["Location"])
+    stripe_api.pay(order.stripe_checkout_session_id)
+    assert deliver(latest_event(stripe_api, "checkout.session.completed")).status_code == 200
+    order.refresh_from_db()
+    return order
+
+
+def test_staff_see_and_filter_workshop_orders(staff, paid_order, seat_order):
+    html = rows(signed_in(staff).get(INDEX))
+    assert "SQL window functions, live" in html and "€30.00" in html
+    assert "Workshop seat" in html and "Course" in html
+
+    seats_only = rows(signed_in(staff).get(INDEX, {"kind": "workshop"}))
+    assert "SQL window functions, live" in seats_only
+    assert "Sourdough in 7 days" not in seats_only
+
+    storefront_page = Order.objects.get(pk=seat_order.pk).item_page.get_parent()
+    by_creator = rows(signed_in(staff).get(INDEX, {"creator": storefront_page.pk}))
+    assert "SQL window functions, live" in by_creator
+    assert "Sourdough in 7 days" not in by_creator
+
+
+def test_the_workshops_creator_sees_and_refunds_its_seat_orders_only(
+    creator, other_creator, paid_order, seat_order, stripe_api
+):
+    assert "SQL window functions, live" not in rows(signed_in(creator).get(INDEX))
+    theo = signed_in(other_creator)
+    html = rows(theo.get(INDEX))
+    assert "SQL window functions, live" in html
+    assert "Sourdough in 7 days" not in html
+    assert (
+        "Their seat is freed"
+        in theo.get(reverse("orders:inspect", args=[seat_order.pk])).content.decode()
+    )
+
+    response = theo.post(reverse("orders:refund", args=[seat_order.pk]))
+
+    assert response.status_code == 302
+    [refund] = stripe_api.objects("refund")
+    assert refund["metadata"] == {"order_id": str(seat_order.pk)}

@@ -138,24 +138,14 @@ def test_free_workshop_offers_registration_and_says_seats_left(client, learner):
     assert f'action="/workshops/{workshop.pk}/register/"' in html
 
 
-def test_paid_workshop_says_payments_are_coming_until_the_payments_url_exists(client):
-    html = html_of(client, paid_workshop(price_amount=2500, currency="EUR"))
-
-    assert "€25.00" in html
-    assert "Payments are coming soon" in html
-    assert "disabled" in html
-    assert "Buy a seat" not in html
-
-
-@pytest.mark.urls("tests.workshops.urls_with_payments")
-def test_paid_workshop_offers_a_buy_form_once_payments_provides_it(client):
+def test_paid_workshop_offers_a_buy_form_that_posts_to_payments_checkout(client):
     workshop = paid_workshop(price_amount=2500, currency="EUR")
 
     html = html_of(client, workshop)
 
     assert f'action="/payments/workshops/{workshop.pk}/buy/"' in html
     assert "Buy a seat · €25.00" in html
-    assert "Payments are coming soon" not in html
+    assert "disabled" not in html
 
 
 def test_sold_out_workshop_offers_the_waitlist_and_then_leaving_it(client, learner):

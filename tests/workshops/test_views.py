@@ -235,7 +235,7 @@ def test_claiming_an_expired_offer_is_refused(signed_in, offer):
     assert not Registration.objects.filter(learner=offer.learner).exists()
 
 
-def test_claiming_a_paid_offer_waits_for_payments(committed, signed_in, learner):
+def test_claim_page_of_a_paid_offer_posts_to_payments_checkout(committed, signed_in, learner):
     workshop = paid_workshop(capacity=1)
     hold = services.hold_seat(learner=a_learner(), workshop=workshop)
     services.join_waitlist(learner=learner, workshop=workshop)
@@ -243,10 +243,10 @@ def test_claiming_a_paid_offer_waits_for_payments(committed, signed_in, learner)
         services.release_hold(registration_id=hold.pk)
     entry = WaitlistEntry.objects.get(learner=learner)
 
-    assert "Payments are coming soon" in signed_in.get(claim_url(entry)).content.decode()
-    response = signed_in.post(claim_url(entry))
+    html = signed_in.get(claim_url(entry)).content.decode()
 
-    assert messages_of(response) == ["Payments are coming soon: this seat cannot be bought yet."]
+    assert f'action="/payments/workshops/{workshop.pk}/buy/"' in html
+    assert "Hold the seat and pay" in html
     assert WaitlistEntry.objects.get(pk=entry.pk).status == "offered"
 
 

@@ -19,6 +19,8 @@ from wagtail.rich_text import RichText
 from courses import services as course_services
 from courses.models import CourseIndexPage, CoursePage, LessonPage, Topic
 from home.models import CreatorPage, HomePage, StandardPage
+from workshops.demo import seed_demo_workshops
+from workshops.models import WorkshopIndexPage
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed for the local demo, never used in production
 
@@ -424,6 +426,7 @@ class Command(BaseCommand):
         )
         courses = [self.course(creators[spec["creator"]], spec) for spec in COURSES]
         self.enrol_demo_learner(learner, courses[0])
+        workshops = seed_demo_workshops(creator_pages=creators)
 
         self.stdout.write(self.style.SUCCESS("Demo content is ready. Sign in with:"))
         for user, role in (
@@ -433,6 +436,9 @@ class Command(BaseCommand):
         ):
             self.stdout.write(f"  {user.email:<22} {DEMO_PASSWORD}   {role}")
         self.stdout.write(f"  The course catalog is at {catalog.url}")
+        workshop_index = WorkshopIndexPage.objects.live().first()
+        if workshops and workshop_index is not None:
+            self.stdout.write(f"  Live workshops are at {workshop_index.url}")
 
     def home_page(self) -> HomePage:
         site = Site.objects.get(is_default_site=True)
