@@ -13,13 +13,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import Substr, TruncWeek
+from django.db.models.functions import Coalesce, Substr, TruncWeek
 from django.utils import timezone
 
 from config.money import format_money, minor_unit_exponent
 from courses.models import CoursePage, Enrollment, LessonDelivery, LessonPage, LessonProgress
 from home.models import CreatorApplication, CreatorPage
 from payments.models import Order
+from payments.selectors import sold_below
 from workshops.models import Registration, SeatInventory, WaitlistEntry, WorkshopPage
 
 WEEKS = 12
@@ -116,8 +117,8 @@ class WorkshopStats:
     held: int = 0
     offered: int = 0
     waitlist: int = 0
-    # Paid confirmed seats at the workshop's price: orders don't record workshop seats yet.
-    revenue: Money | None = None
+    # From the workshop's seat orders, by currency: gross, refunds, net.
+    revenue: list[Money] = field(default_factory=list)
 
     @property
     def free(self) -> int:
@@ -254,11 +255,10 @@ def course_stats(*, storefront: CreatorPage, now: datetime | None = None) -> lis
 def workshop_stats(*, storefront: CreatorPage) -> list[WorkshopStats]:
     """Four queries for all of a storefront's workshops."""
     workshops: dict[int, WorkshopStats] = {}
-    prices: dict[int, tuple[int, str]] = {}
     for row in (
         WorkshopPage.objects.filter(_below(storefront))
         .order_by("-starts_at")
-        .values("pk", "title", "starts_at", "capacity", "price_amount", "currency")
+        .values("pk", "title", "starts_at", "capacity")
     ):
         workshops[row["pk"]] = WorkshopStats(
             workshop_id=row["pk"],
@@ -266,7 +266,6 @@ def workshop_stats(*, storefront: CreatorPage) -> list[WorkshopStats]:
             starts_at=row["starts_at"],
             capacity=row["capacity"],
         )
-        prices[row["pk"]] = (row["price_amount"], row["currency"])
     if not workshops:
         return []
     for row in SeatInventory.objects.filter(workshop_id__in=workshops).values(
@@ -286,18 +285,18 @@ def workshop_stats(*, storefront: CreatorPage) -> list[WorkshopStats]:
         .order_by()
     ):
         workshops[row["workshop_id"]].waitlist = row["n"]
-    paid = dict(
-        Registration.objects.filter(
-            workshop_id__in=workshops, status=Registration.Status.CONFIRMED, paid=True
+    for row in (
+        Order.objects.filter(workshop_registration__workshop_id__in=workshops)
+        .values("workshop_registration__workshop_id", "currency")
+        .annotate(
+            gross=Sum("amount", filter=Q(status__in=[Order.Status.PAID, Order.Status.REFUNDED])),
+            refunds=Sum("amount", filter=Q(status=Order.Status.REFUNDED)),
         )
-        .values("workshop_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("workshop_id", "n")
-    )
-    for workshop_id, stats in workshops.items():
-        price, currency = prices[workshop_id]
-        stats.revenue = Money(currency, gross=paid.get(workshop_id, 0) * price)
+        .order_by("currency")
+    ):
+        money = Money(row["currency"], row["gross"] or 0, row["refunds"] or 0)
+        if money.gross:
+            workshops[row["workshop_registration__workshop_id"]].revenue.append(money)
     return list(workshops.values())
 
 
@@ -306,7 +305,10 @@ def studio_stats(*, storefront: CreatorPage, now: datetime | None = None) -> Stu
     courses = course_stats(storefront=storefront, now=now)
     workshops = workshop_stats(storefront=storefront)
     totals: dict[str, Money] = defaultdict(lambda: Money(""))
-    for money in [m for course in courses for m in course.revenue]:
+    for money in [
+        *(m for course in courses for m in course.revenue),
+        *(m for workshop in workshops for m in workshop.revenue),
+    ]:
         total = totals.setdefault(money.currency, Money(money.currency))
         total.gross += money.gross
         total.refunds += money.refunds
@@ -364,7 +366,7 @@ def order_rows(*, storefront: CreatorPage) -> Iterator[list[str]]:
         "refunded_at",
     ]
     for order in (
-        Order.objects.filter(course__path__startswith=storefront.path)
+        Order.objects.filter(sold_below(storefront.path))
         .select_related("buyer")
         .only(
             "pk",
@@ -425,7 +427,11 @@ def staff_overview() -> StaffOverview:
         length = pages[0].depth * CreatorPage.steplen
         for row in (
             Order.objects.filter(status__in=[Order.Status.PAID, Order.Status.REFUNDED])
-            .annotate(storefront_path=Substr("course__path", 1, length))
+            .annotate(
+                storefront_path=Substr(
+                    Coalesce("course__path", "workshop_registration__workshop__path"), 1, length
+                )
+            )
             .values("storefront_path", "currency")
             .annotate(
                 gross=Sum("amount"),

@@ -133,13 +133,39 @@ def test_workshop_figures(maya):
     workshop = paid_workshop(parent=storefront, title="Shaping", capacity=3, price_amount=2500)
     confirmed = workshop_services.hold_seat(learner=user(), workshop=workshop)
     workshop_services.confirm_paid_seat(registration_id=confirmed.pk)
-    workshop_services.hold_seat(learner=user(), workshop=workshop)
+    held = workshop_services.hold_seat(learner=user(), workshop=workshop)
     WaitlistEntry.objects.create(workshop=workshop, learner=user(), joined_at=NOW)
+    for registration, status in ((confirmed, Order.Status.PAID), (held, Order.Status.REFUNDED)):
+        Order.objects.create(
+            buyer=registration.learner,
+            workshop_registration=registration,
+            item_title=workshop.title,
+            amount=2500,
+            currency="EUR",
+            status=status,
+        )
+    Order.objects.create(
+        buyer=held.learner,
+        workshop_registration=held,
+        item_title=workshop.title,
+        amount=2500,
+        currency="EUR",
+        status=Order.Status.PENDING,
+    )
 
     (stats,) = selectors.workshop_stats(storefront=storefront)
 
     assert (stats.confirmed, stats.held, stats.free, stats.waitlist) == (1, 1, 1, 1)
-    assert stats.revenue is not None and stats.revenue.gross_display == "€25.00"
+    (eur,) = stats.revenue
+    assert (eur.gross_display, eur.refunds_display, eur.net_display) == (
+        "€50.00",
+        "€25.00",
+        "€25.00",
+    )
+    orders = _rows(signed_in(maya[0]).get(STUDIO + "export/orders.csv"))
+    assert [row[2] for row in orders[1:]] == ["Shaping"] * 3
+    overview = selectors.staff_overview()
+    assert [(m.currency, m.net) for m in overview.creators[0].revenue] == [("EUR", 2500)]
 
 
 def test_the_dashboard_shows_the_figures_and_an_svg_chart(maya, fixture):
