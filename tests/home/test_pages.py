@@ -142,3 +142,9 @@ def test_dashboard_shows_a_workshop_seat_without_the_course_empty_state(client):
     assert "Live shaping session" in html
     assert "Add to calendar (.ics)" in html
     assert "Nothing here yet" not in html
+
+
+def test_every_page_links_to_the_creator_application(client):
+    html = client.get("/").content.decode()
+
+    assert f'href="{reverse("studio_apply")}"' in html
