@@ -1,8 +1,12 @@
-"""A learner finds a free course, enrols, reads the first lesson and completes it, in Chromium."""
+"""A learner finds a free course, enrols, gets the day-0 e-mail, follows it to the lesson and
+completes it, in Chromium."""
+
+import re
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from courses.dispatch import claim_due_deliveries
 from courses.models import Enrollment
 from tests.accounts.factories import PASSWORD
 from tests.courses.factories import body_sentence, catalog_page, course_page, learner
@@ -14,7 +18,10 @@ pytestmark = [
 ]
 
 
-def test_learner_enrols_from_the_catalog_reads_day_0_and_completes_it(page: Page, live_server):
+def test_learner_enrols_gets_the_day_0_email_opens_its_link_and_completes_the_lesson(
+    page: Page, live_server, settings, mailoutbox
+):
+    settings.SITE_URL = live_server.url  # links in e-mails point at the live server
     catalog_page()
     course_page(title="Weekday sourdough", lessons=3)
     # Send hour 0: day 0 is due the moment they enrol, whatever the time of day.
@@ -42,8 +49,17 @@ def test_learner_enrols_from_the_catalog_reads_day_0_and_completes_it(page: Page
     expect(page.get_by_role("link", name="Weekday sourdough", exact=True)).to_be_visible()
     expect(page.get_by_text("0% · 0 of 3 lessons")).to_be_visible()
 
-    # Read day 0 and mark it complete: the progress bar moves.
-    page.get_by_role("link", name="Continue: Weekday sourdough: day 0").click()
+    # The beat job's dispatcher runs (its send task runs eagerly here): the day-0 lesson arrives,
+    # whole, with a link to its web version.
+    claim_due_deliveries()
+    [email] = mailoutbox
+    assert email.subject == "Day 1: Weekday sourdough: day 0 - Weekday sourdough"
+    assert body_sentence("Weekday sourdough: day 0") in email.body
+    link = re.search(rf"Read this lesson on the web: ({re.escape(live_server.url)}\S+)", email.body)
+    assert link, email.body
+
+    # Follow the e-mail's link, read day 0 and mark it complete: the progress bar moves.
+    page.goto(link.group(1))
     expect(page.get_by_text(body_sentence("Weekday sourdough: day 0"))).to_be_visible()
     expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "0")
     page.get_by_role("button", name="Mark complete").click()

@@ -5,10 +5,11 @@ checkout page, its webhook to the live server, and back.
 import re
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from courses.dispatch import claim_due_deliveries
 from courses.models import Enrollment, LessonDelivery
-from courses.selectors import lesson_access
 from payments.models import Order
 from tests.accounts.factories import PASSWORD
 
@@ -18,24 +19,6 @@ pytestmark = [
     # made again by factories.home_page after each flush).
     pytest.mark.django_db(transaction=True),
 ]
-
-# Submits what the course page's Buy button will submit: a POST with the CSRF token.
-POST_BUY_FORM = """
-(action) => {
-    const token = document.cookie.split("; ")
-        .find((cookie) => cookie.startsWith("csrftoken=")).split("=")[1];
-    const form = document.createElement("form");
-    form.method = "post";
-    form.action = action;
-    const field = document.createElement("input");
-    field.type = "hidden";
-    field.name = "csrfmiddlewaretoken";
-    field.value = token;
-    form.appendChild(field);
-    document.body.appendChild(form);
-    form.submit();
-}
-"""
 
 
 @pytest.fixture
@@ -53,14 +36,11 @@ def sign_in(page: Page, live_server, email: str) -> None:
     expect(page.get_by_role("heading", name="My learning")).to_be_visible()
 
 
-def click_buy(page: Page, course) -> None:
-    """Start checkout as the course page's Buy button does.
-
-    TODO: open the course page and click its Buy button once the `site` branch's course page
-    template lands; until then (no template on this branch) the form is built on the
-    dashboard, which already set the CSRF cookie.
-    """
-    page.evaluate(POST_BUY_FORM, f"/payments/courses/{course.pk}/buy/")
+def click_buy(page: Page, live_server, course) -> None:
+    """Open the course page and click its Buy button."""
+    page.goto(f"{live_server.url}{course.url}")
+    expect(page.get_by_text("€49.00").first).to_be_visible()
+    page.get_by_role("button", name="Buy", exact=True).click()
 
 
 def test_learner_pays_on_the_hosted_page_and_is_enrolled(
@@ -68,7 +48,7 @@ def test_learner_pays_on_the_hosted_page_and_is_enrolled(
 ):
     sign_in(page, live_server, buyer.email)
 
-    click_buy(page, course)
+    click_buy(page, live_server, course)
 
     expect(page).to_have_url(re.compile(rf"^{re.escape(shop.base_url)}/c/pay/cs_test_"))
     expect(page.locator("#items")).to_contain_text(course.title)
@@ -88,19 +68,28 @@ def test_learner_pays_on_the_hosted_page_and_is_enrolled(
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
     assert [m.subject for m in mailoutbox] == [f"Payment received: {course.title}"]
+
     enrollment = Enrollment.objects.get(learner=buyer, course=course)
     first_lesson = course.lessons().first()
     day0 = LessonDelivery.objects.get(enrollment=enrollment, lesson=first_lesson)
-    assert day0.status == LessonDelivery.Status.PENDING  # the dispatcher (elsewhere) sends it
-    # The lesson page is on another branch: check the access decision it will make.
-    assert lesson_access(user=buyer, lesson=first_lesson, now=day0.due_at).allowed
+    assert day0.status == LessonDelivery.Status.PENDING
+
+    # The dispatcher sends day 0 when it is due (at once, or at the buyer's 08:00 today).
+    claim_due_deliveries(now=max(timezone.now(), day0.due_at))
+    day0.refresh_from_db()
+    assert day0.status == LessonDelivery.Status.SENT
+    assert mailoutbox[-1].subject == f"Day 1: {first_lesson.title} - {course.title}"
+
+    # The buyer reads lesson 1 on the site.
+    page.goto(f"{live_server.url}{first_lesson.url}")
+    expect(page.get_by_text("The body of lesson 1.")).to_be_visible()
 
 
 def test_declined_card_then_cancel_leaves_no_order_and_no_enrolment(
     page: Page, live_server, shop, buyer, course
 ):
     sign_in(page, live_server, buyer.email)
-    click_buy(page, course)
+    click_buy(page, live_server, course)
     expect(page).to_have_url(re.compile(rf"^{re.escape(shop.base_url)}/c/pay/"))
 
     page.locator("#pay-declined").click()
@@ -112,8 +101,9 @@ def test_declined_card_then_cancel_leaves_no_order_and_no_enrolment(
 
     page.locator("#cancel").click()
 
-    # Back on the course page (its template is on the `site` branch; the URL is what counts).
+    # Back on the course page, still able to buy.
     page.wait_for_url(f"{live_server.url}{course.url}")
+    expect(page.get_by_role("button", name="Buy", exact=True)).to_be_visible()
     order.refresh_from_db()
     assert order.status == Order.Status.CANCELLED
     assert shop.get(order.stripe_checkout_session_id)["status"] == "expired"
