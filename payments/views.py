@@ -26,21 +26,12 @@ logger = logging.getLogger(__name__)
 def buy_course(request, course_id: int):
     """The course page's Buy button: start (or resume) checkout and go to Stripe's page."""
     course = get_object_or_404(CoursePage.objects.live(), pk=course_id)
-    if request.method != "POST":
-        # Signing in from a Buy click comes back here with a GET: show the course again.
-        return redirect(course.url)
-    try:
-        start = services.start_checkout(buyer=request.user, course=course)
-    except services.CheckoutError as problem:
-        messages.error(request, str(problem))
-        return redirect(course.url)
-    except stripe.StripeError:
-        logger.exception("Stripe refused to start checkout for course %s", course.pk)
-        messages.error(request, _("We could not reach the payment provider. Please try again."))
-        return redirect(course.url)
-    if start.order is None:
-        messages.info(request, _("You are already enrolled in this course."))
-    return _see_other(start.redirect_url)
+    return _checkout(
+        request,
+        item_page=course,
+        start=lambda: services.start_checkout(buyer=request.user, course=course),
+        already_bought=_("You are already enrolled in this course."),
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -49,21 +40,31 @@ def buy_workshop(request, workshop_id: int):
     """The workshop page's Buy (and "Complete payment", and the waitlist claim page's) button:
     hold a seat and go to Stripe's page to pay for it."""
     workshop = get_object_or_404(WorkshopPage.objects.live(), pk=workshop_id)
+    return _checkout(
+        request,
+        item_page=workshop,
+        start=lambda: services.start_workshop_checkout(buyer=request.user, workshop=workshop),
+        already_bought=_("You already have a seat at this workshop."),
+    )
+
+
+def _checkout(request, *, item_page, start, already_bought: str) -> HttpResponse:
+    """Run ``start()`` (a checkout service) and send the buyer to Stripe, or back to the page."""
     if request.method != "POST":
-        # Signing in from a Buy click comes back here with a GET: show the workshop again.
-        return redirect(workshop.url)
+        # Signing in from a Buy click comes back here with a GET: show the page again.
+        return redirect(item_page.url)
     try:
-        start = services.start_workshop_checkout(buyer=request.user, workshop=workshop)
+        checkout = start()
     except services.CheckoutError as problem:
         messages.error(request, str(problem))
-        return redirect(workshop.url)
+        return redirect(item_page.url)
     except stripe.StripeError:
-        logger.exception("Stripe refused to start checkout for workshop %s", workshop.pk)
+        logger.exception("Stripe refused to start checkout for page %s", item_page.pk)
         messages.error(request, _("We could not reach the payment provider. Please try again."))
-        return redirect(workshop.url)
-    if start.order is None:
-        messages.info(request, _("You already have a seat at this workshop."))
-    return _see_other(start.redirect_url)
+        return redirect(item_page.url)
+    if checkout.order is None:
+        messages.info(request, already_bought)
+    return _see_other(checkout.redirect_url)
 
 
 def _see_other(url: str) -> HttpResponseRedirect:
