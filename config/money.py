@@ -5,6 +5,8 @@ The one place that knows how many decimals a currency has; every app formats amo
 
 from decimal import Decimal
 
+from django.utils.translation import gettext_lazy as _
+
 CURRENCY_CHOICES = [
     ("EUR", "Euro (€)"),
     ("USD", "US dollar ($)"),
@@ -35,3 +37,18 @@ def format_money(amount_minor: int, currency: str) -> str:
     number = f"{major:,.{exponent}f}"
     symbol = SYMBOLS.get(currency.upper())
     return f"{symbol}{number}" if symbol else f"{number} {currency.upper()}"
+
+
+class PricedMixin:
+    """``is_free`` and ``price_display`` for a model with ``price_amount`` and ``currency``."""
+
+    price_amount: int
+    currency: str
+
+    @property
+    def is_free(self) -> bool:
+        return self.price_amount == 0
+
+    @property
+    def price_display(self) -> str:
+        return str(_("Free")) if self.is_free else format_money(self.price_amount, self.currency)

@@ -22,7 +22,7 @@ from wagtail.models import Page
 from wagtail.search import index
 from wagtail.snippets.models import register_snippet
 
-from config.money import CURRENCY_CHOICES, DEFAULT_CURRENCY, format_money
+from config.money import CURRENCY_CHOICES, DEFAULT_CURRENCY, PricedMixin
 
 from .blocks import CourseDescriptionBlock, FaqBlock, LessonBodyBlock
 
@@ -108,7 +108,7 @@ class ScheduleMode(models.TextChoices):
     COHORT = "cohort", _("Cohort: lesson N arrives N days after a fixed start date")
 
 
-class CoursePage(Page):
+class CoursePage(PricedMixin, Page):
     """A multi-day course on a creator's storefront; its lessons are its child pages."""
 
     tagline = models.CharField(max_length=160, blank=True)
@@ -193,14 +193,6 @@ class CoursePage(Page):
             # Paid content (DESIGN.md invariant 7): no shared cache keeps a copy.
             patch_cache_control(response, private=True, no_store=True)
         return response
-
-    @property
-    def is_free(self) -> bool:
-        return self.price_amount == 0
-
-    @property
-    def price_display(self) -> str:
-        return str(_("Free")) if self.is_free else format_money(self.price_amount, self.currency)
 
     @property
     def creator_page(self):

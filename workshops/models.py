@@ -25,7 +25,7 @@ from wagtail.models import Page
 from wagtail.search import index
 
 from accounts.timezones import validate_timezone
-from config.money import CURRENCY_CHOICES, DEFAULT_CURRENCY, format_money
+from config.money import CURRENCY_CHOICES, DEFAULT_CURRENCY, PricedMixin
 
 from .blocks import WorkshopDescriptionBlock
 from .forms import WorkshopPageForm
@@ -73,7 +73,7 @@ class WorkshopFormat(models.TextChoices):
     IN_PERSON = "in_person", _("In person")
 
 
-class WorkshopPage(Page):
+class WorkshopPage(PricedMixin, Page):
     """A live session with a start time, a capacity and a price, on a creator's storefront."""
 
     cover_image = models.ForeignKey(
@@ -200,14 +200,6 @@ class WorkshopPage(Page):
     @property
     def starts_in_creator_zone(self):
         return self.starts_at.astimezone(self.zone)
-
-    @property
-    def is_free(self) -> bool:
-        return self.price_amount == 0
-
-    @property
-    def price_display(self) -> str:
-        return str(_("Free")) if self.is_free else format_money(self.price_amount, self.currency)
 
     @property
     def creator_page(self):
