@@ -16,6 +16,37 @@ def absolute_url(path: str) -> str:
     return urljoin(settings.SITE_URL, path)
 
 
+def render_email(*, template: str, subject: str, context: dict) -> tuple[str, str]:
+    """The plain-text and HTML bodies of ``emails/<template>.txt`` and ``.html``."""
+    context = {"site_url": settings.SITE_URL, "subject": subject, **context}
+    return (
+        render_to_string(f"emails/{template}.txt", context),
+        render_to_string(f"emails/{template}.html", context),
+    )
+
+
+def compose_email(
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str,
+    headers: dict[str, str] | None = None,
+    connection=None,
+) -> EmailMultiAlternatives:
+    """An e-mail from the site's address with bodies already rendered (see ``render_email``)."""
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+        headers=headers or {},
+        connection=connection,
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
 def build_email(
     *,
     to: str,
@@ -25,14 +56,7 @@ def build_email(
     headers: dict[str, str] | None = None,
     connection=None,
 ) -> EmailMultiAlternatives:
-    context = {"site_url": settings.SITE_URL, "subject": subject, **context}
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"emails/{template}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[to],
-        headers=headers or {},
-        connection=connection,
+    text, html = render_email(template=template, subject=subject, context=context)
+    return compose_email(
+        to=to, subject=subject, text=text, html=html, headers=headers, connection=connection
     )
-    message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
-    return message

@@ -10,14 +10,15 @@ lease ran out (its worker died) is claimed again.
 
 ``send_deliveries`` is the send task's body: it locks and re-checks the batch's rows and their
 enrolments in one short transaction, then over one SMTP connection sends each e-mail outside any
-transaction and marks its row ``sent`` (if still ``sending``) in another. A transient SMTP
+transaction and marks the rows ``sent`` (if still ``sending``) ten at a time. A transient SMTP
 failure puts the row back to ``pending`` a little later (the dispatcher picks it up again: the
 retry schedule lives in the row, not in the broker); a permanent one, or the last attempt, marks
 it ``failed`` with the error for staff.
 
-A lesson goes out at most once except in one case, by design: a worker that dies after the mail
-server accepted a message but before the row was marked ``sent``. The lease then expires and the
-message is sent again, with the same ``Message-ID``, so mail clients recognise the repeat.
+A lesson goes out at most once except in one case, by design: a worker killed after the mail
+server accepted a message but before its row was marked ``sent`` (at most ``SENT_MARK_GROUP``
+messages). The lease then expires and the message is sent again, with the same ``Message-ID``,
+so mail clients recognise the repeat.
 
 On SQLite (``make run``) ``select_for_update`` is a no-op; SQLite's single writer (IMMEDIATE
 transactions) serialises the claims instead.
@@ -49,6 +50,12 @@ CLAIM_BATCH_SIZE = 500
 MAX_BATCHES_PER_RUN = 100
 # Ids per send task: one SMTP connection each, and well inside the task's time limit.
 SEND_CHUNK_SIZE = 50
+# Rows marked ``sent`` per UPDATE (an UPDATE and commit per message was a large share of the
+# send step's time).
+# A worker killed outright (SIGKILL, power loss) loses at most this many marks: those lessons
+# go out again when their lease expires, with the same Message-ID. Any exception, the soft time
+# limit included, still writes the marks of what went out.
+SENT_MARK_GROUP = 10
 # How long a claimed row belongs to its send task. Longer than a task may wait in the queue and
 # run (CELERY_TASK_TIME_LIMIT is 5 minutes); the send step renews it when it starts.
 LEASE = timedelta(minutes=15)
@@ -200,7 +207,7 @@ def send_deliveries(*, delivery_ids: Iterable[int], now: datetime | None = None)
 
 @contextmanager
 def _commits_without_flush_wait() -> Iterator[None]:
-    """Don't wait for the WAL flush of the send step's commits (one per message).
+    """Don't wait for the WAL flush of the send step's commits (one per group of sent marks).
 
     Should PostgreSQL itself crash a moment later, the last marks are lost and their rows go
     out again when the lease expires, with the same Message-ID: the case a lost worker already
@@ -233,6 +240,7 @@ def _send(*, delivery_ids: list[int], now: datetime | None) -> SendReport:
     # rather than each message waiting for its own connection timeout.
     unreachable: str | None = None
     parts = LessonEmailParts()
+    sent_marks = SentMarks(report=report)
     try:
         for delivery in deliveries:
             if unreachable is not None:
@@ -272,8 +280,9 @@ def _send(*, delivery_ids: list[int], now: datetime | None) -> SendReport:
                     delivery, error="The mail backend sent nothing.", now=_now(now), report=report
                 )
                 continue
-            _mark_sent(delivery, now=_now(now), report=report)
+            sent_marks.add(delivery, now=_now(now))
     finally:
+        sent_marks.write(now=_now(now))
         if is_open:
             _close_quietly(mail_connection)
     return report
@@ -316,7 +325,9 @@ def _check_out(*, delivery_ids: list[int], now: datetime) -> list[LessonDelivery
     with transaction.atomic():
         rows = list(
             LessonDelivery.objects.select_for_update(of=("self",))
-            .select_related("enrollment__learner", "enrollment__course", "lesson")
+            .select_related("enrollment__learner")
+            # A batch is mostly one lesson of one course: load each page once, not per row.
+            .prefetch_related("enrollment__course", "lesson")
             .filter(pk__in=delivery_ids, status=Status.SENDING)
             .order_by("pk")  # every task locks in the same order: no deadlock between two
         )
@@ -353,14 +364,38 @@ def _status_if_unsendable(delivery: LessonDelivery) -> Status | None:
     return None
 
 
-def _mark_sent(delivery: LessonDelivery, *, now: datetime, report: SendReport) -> None:
-    updated = LessonDelivery.objects.filter(pk=delivery.pk, status=Status.SENDING).update(
-        status=Status.SENT, sent_at=now, lease_expires_at=None, last_error=""
-    )
-    if not updated:
-        # Refunded while the message was on its way: it went out, the row says cancelled.
-        logger.info("Lesson delivery %s was sent but changed meanwhile", delivery.pk)
-    report.sent.append(delivery.pk)
+class SentMarks:
+    """Marks accepted messages ``sent``, ``SENT_MARK_GROUP`` rows per UPDATE.
+
+    ``write`` also runs when the send loop ends, however it ends, so only a killed worker leaves
+    accepted messages unmarked.
+    """
+
+    def __init__(self, *, report: SendReport) -> None:
+        self.report = report
+        self.waiting: list[int] = []
+
+    def add(self, delivery: LessonDelivery, *, now: datetime) -> None:
+        self.waiting.append(delivery.pk)
+        self.report.sent.append(delivery.pk)
+        if len(self.waiting) >= SENT_MARK_GROUP:
+            self.write(now=now)
+
+    def write(self, *, now: datetime) -> None:
+        if not self.waiting:
+            return
+        updated = LessonDelivery.objects.filter(pk__in=self.waiting, status=Status.SENDING).update(
+            status=Status.SENT, sent_at=now, lease_expires_at=None, last_error=""
+        )
+        if updated < len(self.waiting):
+            # Refunded or paused while the message was on its way: it went out, the row keeps
+            # the newer state.
+            logger.info(
+                "%s of lesson deliveries %s were sent but changed meanwhile",
+                len(self.waiting) - updated,
+                self.waiting,
+            )
+        self.waiting = []
 
 
 def _retry_or_fail(

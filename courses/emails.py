@@ -1,15 +1,17 @@
 """The e-mails of the courses app: the daily lesson, and the course-completed note."""
 
 import re
+import uuid
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from config.mail import absolute_url, build_email
+from config.mail import absolute_url, build_email, compose_email, render_email
 
 from .models import CoursePage, Enrollment, LessonDelivery, LessonPage
 from .tokens import make_pause_token
@@ -61,10 +63,20 @@ def send_course_completed(*, enrollment_id: int) -> None:
 # The daily lesson
 
 
+# Stand-ins used while one rendering serves many learners; random, so that no lesson text or
+# URL can contain them by chance.
+_PAUSE_LINK_STAND_IN = f"pause-link-{uuid.uuid4().hex}"
+_TOKEN_STAND_IN = f"token-{uuid.uuid4().hex}"
+
+
+def _pause_url_pattern() -> str:
+    return absolute_url(reverse("courses:pause_link", args=[_TOKEN_STAND_IN]))
+
+
 def pause_url(*, enrollment_id: int) -> str:
     """The absolute one-click pause link of an enrolment's lesson e-mails."""
     token = make_pause_token(enrollment_id=enrollment_id)
-    return absolute_url(reverse("courses:pause_link", args=[token]))
+    return _pause_url_pattern().replace(_TOKEN_STAND_IN, token)
 
 
 def lesson_subject(*, lesson: LessonPage, course: CoursePage) -> str:
@@ -82,36 +94,61 @@ class RenderedBlock:
     text: str
 
 
+@dataclass(frozen=True)
+class RenderedLesson:
+    """A lesson's e-mail with ``_PAUSE_LINK_STAND_IN`` where each learner's pause link goes."""
+
+    subject: str
+    text: str
+    html: str
+
+
 class LessonEmailParts:
     """What every learner's copy of a lesson e-mail shares, worked out once per lesson.
 
-    The send task builds up to 50 e-mails, mostly of the same lesson: the rendered body, the
-    page URLs and the course's lesson list are the same in each, and the per-learner parts
-    (address, pause link, Message-ID) are cheap.
+    A send task builds up to 50 e-mails, mostly of one lesson. Their subject and bodies are the
+    same but for the learner's pause link, so they are rendered once, with a stand-in for the
+    link that each copy replaces with its learner's own (rendering is most of the cost of an
+    e-mail). The pause link's URL pattern is reversed once as well.
     """
 
     def __init__(self) -> None:
-        self._lesson_ids: dict[int, list[int]] = {}
-        self._blocks: dict[int, list[RenderedBlock]] = {}
-        self._urls: dict[int, str] = {}
+        self._lessons: dict[int, RenderedLesson] = {}
+        self._pause_url_pattern: str | None = None
 
-    def course_lesson_ids(self, course: CoursePage) -> list[int]:
-        """The course's live lessons, in day order."""
-        if course.pk not in self._lesson_ids:
-            self._lesson_ids[course.pk] = list(course.lessons().values_list("pk", flat=True))
-        return self._lesson_ids[course.pk]
+    def lesson(self, lesson: LessonPage, course: CoursePage) -> RenderedLesson:
+        if lesson.pk not in self._lessons:
+            self._lessons[lesson.pk] = _render_lesson(lesson, course)
+        return self._lessons[lesson.pk]
 
-    def blocks(self, lesson: LessonPage) -> list[RenderedBlock]:
-        if lesson.pk not in self._blocks:
-            self._blocks[lesson.pk] = [
-                part for block in lesson.body if (part := _render_block(block)) is not None
-            ]
-        return self._blocks[lesson.pk]
+    def pause_url(self, *, enrollment_id: int) -> str:
+        """Same as ``pause_url()``."""
+        if self._pause_url_pattern is None:
+            self._pause_url_pattern = _pause_url_pattern()
+        token = make_pause_token(enrollment_id=enrollment_id)
+        return self._pause_url_pattern.replace(_TOKEN_STAND_IN, token)
 
-    def url(self, page: CoursePage | LessonPage) -> str:
-        if page.pk not in self._urls:
-            self._urls[page.pk] = absolute_url(page.url or "/")
-        return self._urls[page.pk]
+
+def _render_lesson(lesson: LessonPage, course: CoursePage) -> RenderedLesson:
+    lesson_ids = list(course.lessons().values_list("pk", flat=True))
+    subject = lesson_subject(lesson=lesson, course=course)
+    text, html = render_email(
+        template="lesson",
+        subject=subject,
+        context={
+            "lesson": lesson,
+            "course": course,
+            "day": lesson.day + 1,
+            # Counting live lessons only: an unpublished one is not part of the course.
+            "position": lesson_ids.index(lesson.pk) + 1 if lesson.pk in lesson_ids else None,
+            "lesson_count": len(lesson_ids),
+            "blocks": [part for block in lesson.body if (part := _render_block(block)) is not None],
+            "lesson_url": absolute_url(lesson.url or "/"),
+            "course_url": absolute_url(course.url or "/"),
+            "pause_url": _PAUSE_LINK_STAND_IN,
+        },
+    )
+    return RenderedLesson(subject=subject, text=text, html=html)
 
 
 def build_lesson_email(
@@ -123,28 +160,13 @@ def build_lesson_email(
     """
     parts = parts or LessonEmailParts()
     enrollment = delivery.enrollment
-    learner = enrollment.learner
-    course = enrollment.course
-    lesson = delivery.lesson
-    lesson_ids = parts.course_lesson_ids(course)
-    position = lesson_ids.index(lesson.pk) + 1 if lesson.pk in lesson_ids else None
-    unsubscribe_url = pause_url(enrollment_id=enrollment.pk)
-    return build_email(
-        to=learner.email,
-        subject=lesson_subject(lesson=lesson, course=course),
-        template="lesson",
-        context={
-            "learner_name": learner.first_name,
-            "lesson": lesson,
-            "course": course,
-            "day": lesson.day + 1,
-            "position": position,
-            "lesson_count": len(lesson_ids),
-            "blocks": parts.blocks(lesson),
-            "lesson_url": parts.url(lesson),
-            "course_url": parts.url(course),
-            "pause_url": unsubscribe_url,
-        },
+    rendered = parts.lesson(delivery.lesson, enrollment.course)
+    unsubscribe_url = parts.pause_url(enrollment_id=enrollment.pk)
+    return compose_email(
+        to=enrollment.learner.email,
+        subject=rendered.subject,
+        text=rendered.text.replace(_PAUSE_LINK_STAND_IN, unsubscribe_url),
+        html=rendered.html.replace(_PAUSE_LINK_STAND_IN, escape(unsubscribe_url)),
         headers={
             # Stable per delivery: a rare second send (a worker lost after sending) is the same
             # message to the recipient's mail client, not a new one.

@@ -11,14 +11,23 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from config.celery import app as celery_app
 from courses import services, tasks
-from courses.dispatch import LEASE, MAX_ATTEMPTS, claim_due_deliveries, send_deliveries
+from courses.dispatch import (
+    LEASE,
+    MAX_ATTEMPTS,
+    SENT_MARK_GROUP,
+    claim_due_deliveries,
+    send_deliveries,
+)
 from courses.models import Enrollment, LessonDelivery
 from tests.courses.dispatch_factories import course, enroll, learner
+from tests.courses.dispatch_helpers import TimeLimitAfter
 
 pytestmark = pytest.mark.django_db
 
@@ -276,6 +285,52 @@ def test_running_the_same_send_task_twice_sends_once(
     tasks.send_lesson_batch(claimed)
 
     assert len(mailoutbox) == 1
+
+
+def test_sent_rows_are_marked_in_groups_of_ten(
+    sourdough, mailoutbox, django_capture_on_commit_callbacks
+):
+    for n in range(SENT_MARK_GROUP + 2):
+        enroll(learner(email=f"learner{n}@example.com"), sourdough, now=ENROLLED)
+    with django_capture_on_commit_callbacks():
+        claimed = claim_due_deliveries(now=DAY_0)
+
+    with CaptureQueriesContext(connection) as queries:
+        report = send_deliveries(delivery_ids=claimed, now=DAY_0)
+
+    marks = [
+        query["sql"]
+        for query in queries
+        if query["sql"].startswith('UPDATE "courses_lessondelivery" SET "status" = \'sent\'')
+    ]
+    assert len(marks) == 2  # 10 rows, then the last 2
+    assert sorted(report.sent) == sorted(claimed) and len(mailoutbox) == len(claimed)
+    assert set(LessonDelivery.objects.values_list("status", flat=True)) == {
+        Status.SENT,
+        Status.PENDING,  # days 1 and 2
+    }
+
+
+def test_a_time_limit_mid_batch_still_marks_what_went_out(
+    settings, sourdough, mailoutbox, django_capture_on_commit_callbacks
+):
+    for n in range(SENT_MARK_GROUP + 3):
+        enroll(learner(email=f"learner{n}@example.com"), sourdough, now=ENROLLED)
+    with django_capture_on_commit_callbacks():
+        claimed = claim_due_deliveries(now=DAY_0)
+    # The limit strikes while the 13th message is being sent: 12 went out, 2 of them in a
+    # group that was not written yet.
+    settings.EMAIL_BACKEND = f"{TimeLimitAfter.__module__}.{TimeLimitAfter.__qualname__}"
+    TimeLimitAfter.accept = SENT_MARK_GROUP + 2
+
+    with pytest.raises(SoftTimeLimitExceeded):
+        send_deliveries(delivery_ids=claimed, now=DAY_0)
+
+    day_0 = LessonDelivery.objects.filter(pk__in=claimed)
+    assert day_0.filter(status=Status.SENT).count() == len(mailoutbox) == SENT_MARK_GROUP + 2
+    # The one that did not go out keeps its lease: a later dispatcher run claims it again.
+    unsent = day_0.get(status=Status.SENDING)
+    assert unsent.lease_expires_at == DAY_0 + LEASE
 
 
 def test_a_lease_that_keeps_expiring_fails_the_row_after_the_last_attempt(

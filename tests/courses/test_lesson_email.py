@@ -9,7 +9,7 @@ from wagtail.documents.models import Document
 from wagtail.images.models import Image
 from wagtail.images.tests.utils import get_test_image_file
 
-from courses.emails import build_lesson_email, html_to_text
+from courses.emails import LessonEmailParts, build_lesson_email, html_to_text
 from courses.tokens import read_pause_token
 from tests.courses.dispatch_factories import course, enroll, learner, lesson, text_body
 
@@ -120,6 +120,27 @@ def test_pause_link_and_list_unsubscribe_headers_carry_a_signed_token(delivery):
     mime = message.message()
     assert mime["List-Unsubscribe"] == header
     assert mime["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_one_rendering_serves_a_batch_and_each_copy_carries_its_own_learners_link(
+    delivery, sourdough
+):
+    other = enroll(learner(email="bo@example.com"), sourdough["course"], now=NOW)
+    others_delivery = other.deliveries.get(lesson=sourdough["lesson"])
+    parts = LessonEmailParts()
+
+    messages = [build_lesson_email(d, parts=parts) for d in (delivery, others_delivery)]
+
+    for message, enrollment_id in zip(messages, (delivery.enrollment_id, other.pk), strict=True):
+        pause_url = message.extra_headers["List-Unsubscribe"][1:-1]
+        token = pause_url.removeprefix("http://testserver/courses/pause/").removesuffix("/")
+        assert read_pause_token(token) == enrollment_id
+        for part in (message.body, html_part(message)):
+            assert pause_url in part
+            assert "pause-link-" not in part  # no stand-in left behind
+    assert messages[0].body.replace(
+        messages[0].extra_headers["List-Unsubscribe"][1:-1], ""
+    ) == messages[1].body.replace(messages[1].extra_headers["List-Unsubscribe"][1:-1], "")
 
 
 def test_message_id_is_the_deliverys_and_stable_across_two_builds(delivery):
