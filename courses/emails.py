@@ -5,13 +5,12 @@ import uuid
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from config.mail import absolute_url, build_email, compose_email, render_email
+from config.mail import SiteEmail, absolute_url, build_email, compose_email, render_email
 
 from .models import CoursePage, Enrollment, LessonDelivery, LessonPage
 from .tokens import make_pause_token
@@ -63,10 +62,18 @@ def send_course_completed(*, enrollment_id: int) -> None:
 # The daily lesson
 
 
-# Stand-ins used while one rendering serves many learners; random, so that no lesson text or
-# URL can contain them by chance.
-_PAUSE_LINK_STAND_IN = f"pause-link-{uuid.uuid4().hex}"
-_TOKEN_STAND_IN = f"token-{uuid.uuid4().hex}"
+# Stand-ins for each learner's own parts while one rendering serves all the learners of a
+# lesson: random, so that no lesson text contains them by chance, and plain ASCII that neither
+# HTML escaping nor MIME header folding changes.
+_STAND_IN = uuid.uuid4().hex
+_PAUSE_LINK_STAND_IN = f"pause-link-{_STAND_IN}"
+_ADDRESS_STAND_IN = f"learner-{_STAND_IN}@example.invalid"
+_MESSAGE_ID_STAND_IN = f"<delivery-{_STAND_IN}@example.invalid>"
+_TOKEN_STAND_IN = f"token-{_STAND_IN}"
+# The longest line SMTP allows, without its CRLF (RFC 5321, 4.5.3.1.6).
+SMTP_LINE_LIMIT = 998
+# An address that MIME headers carry as it is (no quoting, no encoding).
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
 
 
 def _pause_url_pattern() -> str:
@@ -88,6 +95,18 @@ def lesson_subject(*, lesson: LessonPage, course: CoursePage) -> str:
     return f"Day {lesson.day + 1}: {lesson.title} - {course.title}"
 
 
+def _lesson_headers(*, message_id: str, pause_url: str) -> dict[str, str]:
+    return {
+        # Stable per delivery: a rare second send (a worker lost after sending) is the same
+        # message to the recipient's mail client, not a new one.
+        "Message-ID": message_id,
+        # RFC 2369 and RFC 8058: the mail client's own "unsubscribe" button pauses the course
+        # with one POST to the same link, no sign-in needed.
+        "List-Unsubscribe": f"<{pause_url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
 @dataclass(frozen=True)
 class RenderedBlock:
     html: SafeString
@@ -96,20 +115,52 @@ class RenderedBlock:
 
 @dataclass(frozen=True)
 class RenderedLesson:
-    """A lesson's e-mail with ``_PAUSE_LINK_STAND_IN`` where each learner's pause link goes."""
+    """A lesson's e-mail with stand-ins where each learner's own parts go.
+
+    ``wire_bytes`` is the whole e-mail as sent (its Date is when it was rendered), or None
+    (see ``_wire_template``); a copy whose parts would not fit in as they are (an address that
+    needs quoting, say) is written out on its own.
+    """
 
     subject: str
     text: str
     html: str
+    wire_bytes: bytes | None
+    pause_link_room: int
+
+    def for_learner(
+        self, *, address: str, message_id: str, pause_url: str, connection=None
+    ) -> SiteEmail:
+        message = compose_email(
+            to=address,
+            subject=self.subject,
+            text=self.text.replace(_PAUSE_LINK_STAND_IN, pause_url),
+            html=self.html.replace(_PAUSE_LINK_STAND_IN, escape(pause_url)),
+            headers=_lesson_headers(message_id=message_id, pause_url=pause_url),
+            connection=connection,
+        )
+        fits_as_it_is = (
+            _PLAIN_ADDRESS.fullmatch(address)
+            and pause_url.isascii()
+            and escape(pause_url) == pause_url
+            and len(pause_url) <= self.pause_link_room
+        )
+        if self.wire_bytes is not None and fits_as_it_is:
+            message.wire_bytes = (
+                self.wire_bytes.replace(_ADDRESS_STAND_IN.encode(), address.encode())
+                .replace(_MESSAGE_ID_STAND_IN.encode(), message_id.encode())
+                .replace(_PAUSE_LINK_STAND_IN.encode(), pause_url.encode())
+            )
+        return message
 
 
 class LessonEmailParts:
     """What every learner's copy of a lesson e-mail shares, worked out once per lesson.
 
-    A send task builds up to 50 e-mails, mostly of one lesson. Their subject and bodies are the
-    same but for the learner's pause link, so they are rendered once, with a stand-in for the
-    link that each copy replaces with its learner's own (rendering is most of the cost of an
-    e-mail). The pause link's URL pattern is reversed once as well.
+    A send task builds up to 50 e-mails, mostly of one lesson. They are the same but for the
+    learner's address, pause link and Message-ID, so the lesson's e-mail is rendered and
+    written out once, with stand-ins for those, and each copy puts in its learner's own: that
+    saves most of the cost of an e-mail. The pause link's URL pattern is reversed once too.
     """
 
     def __init__(self) -> None:
@@ -148,34 +199,68 @@ def _render_lesson(lesson: LessonPage, course: CoursePage) -> RenderedLesson:
             "pause_url": _PAUSE_LINK_STAND_IN,
         },
     )
-    return RenderedLesson(subject=subject, text=text, html=html)
+    wire_bytes, pause_link_room = _wire_template(subject=subject, text=text, html=html)
+    return RenderedLesson(
+        subject=subject,
+        text=text,
+        html=html,
+        wire_bytes=wire_bytes,
+        pause_link_room=pause_link_room,
+    )
+
+
+def _wire_template(*, subject: str, text: str, html: str) -> tuple[bytes | None, int]:
+    """The lesson's e-mail as Django's SMTP backend sends it, with the stand-ins in it.
+
+    Also returns how long a pause link may be before it would make a line too long for SMTP.
+    None (each copy is then written out on its own) when Django wrote a body as
+    quoted-printable or base64, whose lines a longer link would break, or when a stand-in did
+    not come through whole.
+    """
+    message = compose_email(
+        to=_ADDRESS_STAND_IN,
+        subject=subject,
+        text=text,
+        html=html,
+        headers=_lesson_headers(message_id=_MESSAGE_ID_STAND_IN, pause_url=_PAUSE_LINK_STAND_IN),
+    ).message()
+    bodies_as_written = all(
+        part["Content-Transfer-Encoding"] in ("7bit", "8bit")
+        for part in message.walk()
+        if not part.is_multipart()
+    )
+    # Django's MIME classes take linesep; the stubs don't know.
+    wire_bytes = message.as_bytes(linesep="\r\n")  # type: ignore[call-arg]
+    stand_in = _PAUSE_LINK_STAND_IN.encode()
+    stand_ins_whole = (
+        wire_bytes.count(_ADDRESS_STAND_IN.encode()) == 1
+        and wire_bytes.count(_MESSAGE_ID_STAND_IN.encode()) == 1
+        and wire_bytes.count(stand_in)
+        == 1 + text.count(_PAUSE_LINK_STAND_IN) + html.count(_PAUSE_LINK_STAND_IN)
+    )
+    if not (bodies_as_written and stand_ins_whole):
+        return None, 0
+    pause_link_room = min(
+        (SMTP_LINE_LIMIT - len(line)) // line.count(stand_in) + len(stand_in)
+        for line in wire_bytes.split(b"\r\n")
+        if stand_in in line
+    )
+    return wire_bytes, pause_link_room
 
 
 def build_lesson_email(
     delivery: LessonDelivery, connection=None, *, parts: LessonEmailParts | None = None
-) -> EmailMultiAlternatives:
+) -> SiteEmail:
     """The whole lesson as an e-mail: HTML (tables, inline styles) and plain text.
 
     A caller that builds many e-mails passes one ``parts`` for all of them.
     """
     parts = parts or LessonEmailParts()
     enrollment = delivery.enrollment
-    rendered = parts.lesson(delivery.lesson, enrollment.course)
-    unsubscribe_url = parts.pause_url(enrollment_id=enrollment.pk)
-    return compose_email(
-        to=enrollment.learner.email,
-        subject=rendered.subject,
-        text=rendered.text.replace(_PAUSE_LINK_STAND_IN, unsubscribe_url),
-        html=rendered.html.replace(_PAUSE_LINK_STAND_IN, escape(unsubscribe_url)),
-        headers={
-            # Stable per delivery: a rare second send (a worker lost after sending) is the same
-            # message to the recipient's mail client, not a new one.
-            "Message-ID": delivery.message_id,
-            # RFC 2369 and RFC 8058: the mail client's own "unsubscribe" button pauses the
-            # course with one POST to the same link, no sign-in needed.
-            "List-Unsubscribe": f"<{unsubscribe_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
+    return parts.lesson(delivery.lesson, enrollment.course).for_learner(
+        address=enrollment.learner.email,
+        message_id=delivery.message_id,
+        pause_url=parts.pause_url(enrollment_id=enrollment.pk),
         connection=connection,
     )
 

@@ -26,7 +26,13 @@ CACHES = {
 
 # E-mail through any SMTP provider, e.g. EMAIL_URL=smtp+tls://user:password@smtp.example.com:587
 _email = env.email_url("EMAIL_URL")
-EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+# Our subclass of Django's SMTP backend: it sends lesson e-mails written out once per lesson
+# (config.mail.SiteEmail). Any other backend EMAIL_URL names is used as it is.
+EMAIL_BACKEND = (
+    "config.mail.SMTPBackend"
+    if _email["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    else _email["EMAIL_BACKEND"]
+)
 EMAIL_HOST = _email["EMAIL_HOST"]
 EMAIL_PORT = _email["EMAIL_PORT"]
 EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]

@@ -66,3 +66,15 @@ def test_production_refuses_to_start_without_a_required_variable(variable):
 
     assert result.returncode != 0
     assert f"Set the {variable} environment variable" in result.stderr
+
+
+def test_an_smtp_email_url_uses_the_sites_smtp_backend():
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.EMAIL_BACKEND)",
+        env=PRODUCTION_ENV,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "config.mail.SMTPBackend"

@@ -129,7 +129,7 @@ def smtp_server(sink: SmtpSink | None = None) -> Iterator[SmtpSink]:
 
 def smtp_settings(settings_fixture, sink: SmtpSink) -> None:
     """Point this process's mail at ``sink`` (pytest-django's ``settings`` fixture undoes it)."""
-    settings_fixture.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings_fixture.EMAIL_BACKEND = "config.mail.SMTPBackend"
     settings_fixture.EMAIL_HOST = sink.host
     settings_fixture.EMAIL_PORT = sink.port
     settings_fixture.EMAIL_USE_TLS = False
@@ -185,7 +185,7 @@ def celery_worker(*, smtp_port: int, log_path: Path, concurrency: int = 1) -> It
         "DATABASE_URL": this_test_database_url(),
         "REDIS_URL": settings.CELERY_BROKER_URL,
         "CELERY_TASK_ALWAYS_EAGER": "false",
-        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_BACKEND": "config.mail.SMTPBackend",
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp_port),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),

@@ -129,7 +129,7 @@ def test_connection_refused_defers_the_whole_batch(
     for _ in range(2):
         enroll(learner(), sourdough, now=ENROLLED)
     ids = claim(DAY_0, django_capture_on_commit_callbacks)
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = "config.mail.SMTPBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nobody listens
 
     report = send_deliveries(delivery_ids=ids, now=DAY_0)

@@ -1,7 +1,10 @@
 """The lesson e-mail: subject, position, links, headers, and every body block in both parts."""
 
+import email
+import email.policy
 import json
 from datetime import UTC, datetime
+from email.message import EmailMessage
 
 import pytest
 from django.core.files.base import ContentFile
@@ -238,3 +241,67 @@ def test_plain_lesson_body_reaches_both_parts():
     assert "Hello & welcome" in message.body
     assert "Hello &amp; welcome" in html_part(message)
     assert "lesson 1 of 1" in message.body
+
+
+# The bytes a lesson's copies are sent as (SiteEmail.wire_bytes, written once per lesson)
+
+
+def parsed(raw: bytes) -> EmailMessage:
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def same_email(ours: EmailMessage, djangos: EmailMessage) -> None:
+    """Headers and parts say the same (the Date and the MIME boundary may differ)."""
+    for name in ("Subject", "From", "To", "Message-ID", "List-Unsubscribe-Post", "MIME-Version"):
+        assert ours[name] == djangos[name], name
+    # Folded at different places; unfolding leaves spaces in different places.
+    assert ours["List-Unsubscribe"].strip() == djangos["List-Unsubscribe"].strip()
+    assert ours["Date"] is not None
+    assert ours.get_content_type() == djangos.get_content_type() == "multipart/alternative"
+    assert [(part.get_content_type(), part.get_content()) for part in ours.iter_parts()] == [
+        (part.get_content_type(), part.get_content()) for part in djangos.iter_parts()
+    ]
+
+
+def test_each_learners_copy_on_the_wire_is_the_email_django_would_write(delivery, sourdough):
+    others = [
+        enroll(learner(email=address), sourdough["course"], now=NOW).deliveries.get(
+            lesson=sourdough["lesson"]
+        )
+        for address in ("bo.o'neil+bread@example.com", "c@example.co.uk")
+    ]
+    parts = LessonEmailParts()
+
+    for each in (delivery, *others):
+        message = build_lesson_email(each, parts=parts)
+
+        assert message.wire_bytes is not None
+        # What Django's SMTP backend sends (its MIME classes take linesep; the stubs don't know).
+        djangos = message.message().as_bytes(linesep="\r\n")  # type: ignore[call-arg]
+        same_email(parsed(message.wire_bytes), parsed(djangos))
+
+
+def test_a_lesson_with_a_line_too_long_for_smtp_has_each_copy_written_out_on_its_own():
+    page = course(lessons=0)
+    long_line = lesson(page, day=0, title="Long", body=text_body("flour " * 200))
+    enrollment = enroll(learner(), page, now=NOW)
+
+    message = build_lesson_email(enrollment.deliveries.get(lesson=long_line))
+
+    # Django writes that body as quoted-printable, whose lines a longer link would break.
+    assert message.wire_bytes is None
+    assert "quoted-printable" in message.message().as_string()
+    assert "flour flour" in message.body
+
+
+def test_an_address_headers_cannot_carry_as_it_is_gets_a_copy_of_its_own(delivery, sourdough):
+    rendered = LessonEmailParts().lesson(sourdough["lesson"], sourdough["course"])
+
+    message = rendered.for_learner(
+        address="zoë@example.com",
+        message_id=delivery.message_id,
+        pause_url="http://testserver/courses/pause/1:abc/",
+    )
+
+    assert message.wire_bytes is None
+    assert message.message()["To"] == "=?utf-8?q?zo=C3=AB?=@example.com"  # RFC 2047
