@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 from django.utils import timezone
+from wagtail.models import Page, ReferenceIndex
 
 from .models import CoursePage, Enrollment, LessonDelivery, LessonPage, LessonProgress
 
@@ -58,6 +60,34 @@ def lesson_access(*, user, lesson: LessonPage, now: datetime | None = None) -> L
             enrollment=enrollment, denial=Denial.NOT_RELEASED, unlocks_at=delivery.due_at
         )
     return LessonAccess(enrollment=enrollment)
+
+
+def download_access(*, user, document, now: datetime | None = None) -> LessonAccess | None:
+    """Whether ``user`` may download ``document``, if it is a lesson's download.
+
+    It is one when lessons use it (Wagtail's reference index records where each document is
+    used) and no other live page does. It goes to whoever may read one of those lessons now,
+    and to whoever may edit one (its creator, staff). None: not a lesson's download, so
+    Wagtail's own rules apply.
+    """
+    page_ids = [
+        int(object_id)
+        for object_id in ReferenceIndex.get_references_to(document)
+        .filter(base_content_type=ContentType.objects.get_for_model(Page))
+        .values_list("object_id", flat=True)
+    ]
+    lessons = list(LessonPage.objects.filter(pk__in=page_ids))
+    if not lessons or Page.objects.filter(pk__in=page_ids).live().not_type(LessonPage).exists():
+        return None
+    refusal: LessonAccess | None = None
+    for lesson in lessons:
+        if user.is_authenticated and lesson.permissions_for_user(user).can_edit():
+            return LessonAccess(enrollment=None)
+        access = lesson_access(user=user, lesson=lesson, now=now)
+        if access.allowed:
+            return access
+        refusal = refusal or access
+    return refusal
 
 
 @dataclass(frozen=True)

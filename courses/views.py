@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
@@ -25,6 +26,27 @@ def _refuse(request: HttpRequest, *, status: int, title: str, message: str, back
         "courses/refused.html",
         {"title": title, "message": message, "back_url": back_url},
         status=status,
+    )
+
+
+DOWNLOAD_REFUSALS = {
+    selectors.Denial.NOT_ENROLLED: gettext_lazy("It comes with the course: enrol to download it."),
+    selectors.Denial.REFUNDED: gettext_lazy("It came with a course whose enrolment was refunded."),
+    selectors.Denial.PAUSED: gettext_lazy("Your course is paused: resume it to download it."),
+    selectors.Denial.NOT_RELEASED: gettext_lazy("It unlocks with its lesson."),
+}
+
+
+def download_refused(request: HttpRequest, denial: selectors.Denial) -> HttpResponse:
+    """The answer to a request for a lesson's download that ``denial`` refuses."""
+    if denial == selectors.Denial.SIGN_IN:
+        return redirect_to_login(request.get_full_path())
+    return _refuse(
+        request,
+        status=403,
+        title=_("This download is part of a lesson"),
+        message=str(DOWNLOAD_REFUSALS[denial]),
+        back_url=reverse("dashboard"),
     )
 
 

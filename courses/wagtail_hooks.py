@@ -27,7 +27,7 @@ from wagtail.admin.widgets import ListingButton
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
-from . import services
+from . import selectors, services, views
 from .models import CoursePage, Enrollment, LessonDelivery
 
 
@@ -312,3 +312,12 @@ class CourseOperationsGroup(ModelViewSetGroup):
 @hooks.register("register_admin_viewset")
 def register_course_operations():
     return CourseOperationsGroup()
+
+
+@hooks.register("before_serve_document")
+def serve_lesson_downloads_to_their_readers_only(document, request):
+    """A lesson's download goes to those who may read the lesson (``download_access``)."""
+    access = selectors.download_access(user=request.user, document=document)
+    if access is None or access.denial is None:
+        return None  # Wagtail serves it
+    return views.download_refused(request, access.denial)

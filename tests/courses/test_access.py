@@ -11,10 +11,12 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 from wagtail.documents.models import Document
+from wagtail.rich_text import RichText
 
 from courses import services
 from courses.models import LessonDelivery, LessonPage, LessonProgress
 from tests.courses.factories import body_sentence, course_page, enrol, learner, lesson_page
+from tests.home.factories import standard_page
 
 pytestmark = pytest.mark.django_db
 
@@ -197,3 +199,93 @@ def test_a_released_lesson_renders_its_download_block(client, course):
 
     assert f'href="{document.url}"' in html
     assert "Baking schedule" in html and "PDF" in html
+
+
+# A lesson's download (a document its body uses) goes to the lesson's readers only
+
+
+def offered_by_lesson(course, *, day: int) -> Document:
+    """A PDF that a new lesson on ``day`` offers for download (day 0 is released at once)."""
+    document = Document.objects.create(
+        title="Baking schedule", file=ContentFile(b"%PDF-1.4 schedule", name="schedule.pdf")
+    )
+    lesson_page(
+        course,
+        day=day,
+        title=f"Plan your week (day {day})",
+        body=[("download", {"document": document, "label": ""})],
+    )
+    return document
+
+
+def fetch(client, document: Document) -> tuple[int, bytes]:
+    """The status and content of ``document``'s URL.
+
+    A served file is read to its end, which is when the test client closes it.
+    """
+    response = client.get(document.url)
+    if not response.streaming:
+        return response.status_code, response.content
+    return response.status_code, b"".join(response.streaming_content)
+
+
+def test_a_lessons_download_asks_a_visitor_to_sign_in(client, course):
+    document = offered_by_lesson(course, day=0)
+
+    response = client.get(document.url)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('account_login')}?next={document.url}"
+
+
+@pytest.mark.parametrize(
+    ("day", "enrolled", "reason"),
+    [
+        (0, False, "It comes with the course: enrol to download it."),
+        (1, True, "It unlocks with its lesson."),
+    ],
+)
+def test_a_lessons_download_is_refused_with_the_reason(client, course, day, enrolled, reason):
+    document = offered_by_lesson(course, day=day)
+    user = learner()
+    if enrolled:
+        enrol(user, course)
+    client.force_login(user)
+
+    status, content = fetch(client, document)
+
+    assert status == 403
+    assert reason in content.decode()
+    assert b"%PDF" not in content
+
+
+def test_a_lessons_download_goes_to_its_reader_once_the_lesson_is_released(client, course):
+    document = offered_by_lesson(course, day=0)
+    user = learner()
+    enrol(user, course)
+    client.force_login(user)
+
+    assert fetch(client, document) == (200, b"%PDF-1.4 schedule")
+
+
+def test_a_lessons_download_goes_to_whoever_may_edit_the_lesson(client, course):
+    document = offered_by_lesson(course, day=1)
+    client.force_login(learner(is_staff=True, is_superuser=True))
+
+    assert fetch(client, document) == (200, b"%PDF-1.4 schedule")
+
+
+def test_a_document_no_lesson_uses_or_a_public_page_also_uses_is_served_to_anyone(client, course):
+    unused = Document.objects.create(
+        title="Flyer", file=ContentFile(b"%PDF-1.4 flyer", name="flyer.pdf")
+    )
+    shared = offered_by_lesson(course, day=1)
+    standard_page(
+        title="Baking schedules",
+        body=[
+            ("paragraph", RichText(f'<p><a linktype="document" id="{shared.pk}">Get it</a></p>'))
+        ],
+    )
+
+    assert fetch(client, unused) == (200, b"%PDF-1.4 flyer")
+    assert fetch(client, shared) == (200, b"%PDF-1.4 schedule")
