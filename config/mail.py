@@ -4,6 +4,8 @@ Templates come in pairs, ``<name>.txt`` and ``<name>.html``, under ``templates/e
 HTML ones extend ``emails/base.html``, an e-mail-safe layout (tables, inline styles).
 """
 
+import functools
+import re
 import smtplib
 from urllib.parse import urljoin
 
@@ -28,6 +30,26 @@ class SiteEmail(EmailMultiAlternatives):
     wire_bytes: bytes | None = None
 
 
+# An address as headers and SMTP carry it, unchanged: an ASCII dot-atom local part and domain
+# (RFC 5322, 3.4.1), no display name. Django's sanitize_address() returns these as they are.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+PLAIN_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+
+
+@functools.lru_cache(maxsize=64)
+def _sanitized(address: str, encoding: str) -> str:
+    return sanitize_address(address, encoding)
+
+
+def envelope_address(address: str, encoding: str) -> str:
+    """``sanitize_address()``, without its parser for a plain address or one seen before.
+
+    Parsing two addresses costs about as much as sending a ready-made message; the sender is
+    the same in every message and a learner's address is almost always plain.
+    """
+    return address if PLAIN_ADDRESS.fullmatch(address) else _sanitized(address, encoding)
+
+
 class SMTPBackend(smtp.EmailBackend):
     """Django's SMTP backend, but a ``SiteEmail`` with ``wire_bytes`` is sent as those bytes."""
 
@@ -36,8 +58,8 @@ class SMTPBackend(smtp.EmailBackend):
         if wire_bytes is None or not email_message.recipients():
             return super()._send(email_message)  # type: ignore[misc]  # not in django-stubs
         encoding = email_message.encoding or settings.DEFAULT_CHARSET
-        from_email = sanitize_address(email_message.from_email, encoding)
-        recipients = [sanitize_address(addr, encoding) for addr in email_message.recipients()]
+        from_email = envelope_address(email_message.from_email, encoding)
+        recipients = [envelope_address(addr, encoding) for addr in email_message.recipients()]
         if self.connection is None:  # send_messages() opens it before calling _send()
             return False
         try:

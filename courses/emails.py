@@ -10,7 +10,14 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from config.mail import SiteEmail, absolute_url, build_email, compose_email, render_email
+from config.mail import (
+    PLAIN_ADDRESS,
+    SiteEmail,
+    absolute_url,
+    build_email,
+    compose_email,
+    render_email,
+)
 
 from .models import CoursePage, Enrollment, LessonDelivery, LessonPage
 from .tokens import make_pause_token
@@ -72,8 +79,6 @@ _MESSAGE_ID_STAND_IN = f"<delivery-{_STAND_IN}@example.invalid>"
 _TOKEN_STAND_IN = f"token-{_STAND_IN}"
 # The longest line SMTP allows, without its CRLF (RFC 5321, 4.5.3.1.6).
 SMTP_LINE_LIMIT = 998
-# An address that MIME headers carry as it is (no quoting, no encoding).
-_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
 
 
 def _pause_url_pattern() -> str:
@@ -140,7 +145,7 @@ class RenderedLesson:
             connection=connection,
         )
         fits_as_it_is = (
-            _PLAIN_ADDRESS.fullmatch(address)
+            PLAIN_ADDRESS.fullmatch(address)
             and pause_url.isascii()
             and escape(pause_url) == pause_url
             and len(pause_url) <= self.pause_link_room

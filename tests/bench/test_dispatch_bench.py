@@ -18,15 +18,17 @@
     ceiling: one lesson e-mail's bytes sent 2,000 times by a plain ``smtplib`` loop (its own
     process, one connection) into the same sink, run before and after the pipeline so that a
     change in the machine's load shows. The ratio is pipeline / mean of the loops (target
-    >= 0.5).
+    >= 0.5). Three rounds, each with its own 2,000 lessons; the median ratio is the figure.
 """
 
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -59,6 +61,8 @@ CLAIM_NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 OUTBOX_LEARNERS = 100_000  # x 10 lessons = 1,000,000 rows
 EMAILS = 2_000
 WARM_UP_EMAILS = 200
+# (b) is run this many times in a row; the machine's speed drifts, so the median is reported.
+ROUNDS = 3
 WORKER_PROCESSES = 2
 SEND_TIMEOUT = 240.0
 
@@ -149,6 +153,17 @@ def test_bench_claim_and_enqueue_from_a_million_row_outbox():
     )
 
 
+@dataclass(frozen=True)
+class Round:
+    loop_before: float  # msg/s
+    pipeline: float  # msg/s
+    loop_after: float  # msg/s
+
+    @property
+    def ratio(self) -> float:
+        return self.pipeline / ((self.loop_before + self.loop_after) / 2)
+
+
 def test_bench_lessons_emailed_per_second_through_celery_vs_a_plain_smtplib_loop(tmp_path):
     load_before = os.getloadavg()[0]
     with smtp_server(SmtpSink()) as sink, broker_not_eager():
@@ -157,7 +172,7 @@ def test_bench_lessons_emailed_per_second_through_celery_vs_a_plain_smtplib_loop
             smtp_port=sink.port, log_path=tmp_path / "worker.log", concurrency=WORKER_PROCESSES
         ):
             # A worker runs for days: let both processes import, connect and compile templates
-            # on a first round of lessons (another course, so these are not claimed with them).
+            # on a first round of lessons (another course, so these are not claimed later).
             warm_up = course(lessons=0, title="Warm-up")
             lesson(warm_up, day=0, title="Warming up", body=LESSON_BODY)
             build_outbox(
@@ -172,59 +187,70 @@ def test_bench_lessons_emailed_per_second_through_celery_vs_a_plain_smtplib_loop
             wait_for(lambda: sink.count >= WARM_UP_EMAILS, timeout=SEND_TIMEOUT, what="warm-up")
             sink.received.clear()
 
-            page = course(lessons=0)
-            shaping = lesson(page, day=0, title="Shaping the loaf", body=LESSON_BODY)
-            outbox = build_outbox(
-                course_page=page, learners=EMAILS, sent=0, due=1, now=datetime.now(UTC), tag="mail"
-            )
-            assert outbox.due == EMAILS
-            message_file = lesson_email_file(shaping, tmp_path)
-            loop_before = smtplib_loop_seconds(sink, message_file)
-
-            started = time.perf_counter()
-            # What beat does every minute: the dispatcher runs as a task on the worker.
-            tasks.dispatch_due_lessons.delay()
-            wait_for(
-                lambda: sink.count >= EMAILS, timeout=SEND_TIMEOUT, what="the e-mails", poll=0.02
-            )
-            pipeline_seconds = time.perf_counter() - started
-            delivered = sink.messages()
-            sink.received.clear()
-            # Once more after, so that a change in the machine's load shows.
-            loop_after = smtplib_loop_seconds(sink, message_file)
+            rounds = [one_round(number, sink, tmp_path) for number in range(1, ROUNDS + 1)]
     load_after = os.getloadavg()[0]
+
+    message_size = (tmp_path / "lesson.eml").stat().st_size
+    rows = [("(b) e-mails/s", "message size", f"{message_size:,} bytes")]
+    for number, result in enumerate(rounds, start=1):
+        rows.append(
+            (
+                "(b) e-mails/s",
+                f"round {number}: smtplib before / Celery / smtplib after",
+                f"{result.loop_before:,.0f} / {result.pipeline:,.0f} / "
+                f"{result.loop_after:,.0f} msg/s = {result.ratio:.2f}",
+            )
+        )
+    rows += [
+        (
+            "(b) e-mails/s",
+            "median ratio Celery / smtplib mean (target >= 0.5)",
+            f"{statistics.median(result.ratio for result in rounds):.2f}",
+        ),
+        (
+            "(b) e-mails/s",
+            f"load average before / after ({os.cpu_count()} CPUs)",
+            f"{load_before:.1f} / {load_after:.1f}",
+        ),
+    ]
+    show(rows)
+
+
+def one_round(number: int, sink: SmtpSink, directory: Path) -> Round:
+    """``EMAILS`` lessons of a new course through the pipeline, between two smtplib loops."""
+    page = course(lessons=0, title=f"Round {number}")
+    shaping = lesson(page, day=0, title="Shaping the loaf", body=LESSON_BODY)
+    outbox = build_outbox(
+        course_page=page,
+        learners=EMAILS,
+        sent=0,
+        due=1,
+        now=datetime.now(UTC),
+        tag=f"round{number}",
+    )
+    assert outbox.due == EMAILS
+    message_file = lesson_email_file(shaping, directory)
+    loop_before = smtplib_loop_seconds(sink, message_file)
+
+    started = time.perf_counter()
+    # What beat does every minute: the dispatcher runs as a task on the worker.
+    tasks.dispatch_due_lessons.delay()
+    wait_for(lambda: sink.count >= EMAILS, timeout=SEND_TIMEOUT, what="the e-mails", poll=0.02)
+    pipeline_seconds = time.perf_counter() - started
+    delivered = sink.messages()
+    sink.received.clear()
+    # Once more after, so that a change in the machine's load shows.
+    loop_after = smtplib_loop_seconds(sink, message_file)
 
     assert len(delivered) == EMAILS
     assert len({message["Message-ID"] for message in delivered}) == EMAILS
     assert set(LessonDelivery.objects.filter(lesson=shaping).values_list("status", flat=True)) == {
         "sent"
     }
-    loop_rate = EMAILS / ((loop_before + loop_after) / 2)
-    pipeline_rate = EMAILS / pipeline_seconds
-    show(
-        [
-            ("(b) e-mails/s", "message size", f"{message_file.stat().st_size:,} bytes"),
-            (
-                "(b) e-mails/s",
-                f"plain smtplib loop, {EMAILS:,} msgs, before / after",
-                f"{EMAILS / loop_before:,.0f} / {EMAILS / loop_after:,.0f} msg/s",
-            ),
-            (
-                "(b) e-mails/s",
-                f"Celery, {WORKER_PROCESSES} processes, {EMAILS:,} lessons",
-                f"{pipeline_seconds:.2f} s = {pipeline_rate:,.0f} msg/s",
-            ),
-            (
-                "(b) e-mails/s",
-                "ratio Celery / smtplib mean (target >= 0.5)",
-                f"{pipeline_rate / loop_rate:.2f}",
-            ),
-            (
-                "(b) e-mails/s",
-                f"load average before / after ({os.cpu_count()} CPUs)",
-                f"{load_before:.1f} / {load_after:.1f}",
-            ),
-        ]
+    return Round(
+        loop_before=EMAILS / loop_before,
+        pipeline=EMAILS / pipeline_seconds,
+        loop_after=EMAILS / loop_after,
     )
 
 

@@ -1,8 +1,10 @@
 """The site's SMTP backend: ordinary e-mails go out Django's way, ready-made bytes as they are."""
 
+import pytest
 from django.core.mail import get_connection
+from django.core.mail.message import sanitize_address
 
-from config.mail import compose_email
+from config.mail import PLAIN_ADDRESS, compose_email, envelope_address
 from tests.courses.dispatch_helpers import smtp_server
 
 
@@ -36,3 +38,20 @@ def test_an_email_with_wire_bytes_goes_out_as_exactly_those_bytes():
 
     assert sent == 1
     assert sink.received == [message.wire_bytes]
+
+
+@pytest.mark.parametrize(
+    ("address", "plain"),
+    [
+        ("ada@example.com", True),
+        ("bo.o'neil+bread@mail.example.co.uk", True),
+        ("microcourses <hello@courses.example.com>", False),
+        ("zoë@example.com", False),
+        ("ada@bücher.example", False),
+        ('"ada lovelace"@example.com', False),
+        ("a..b@example.com", False),
+    ],
+)
+def test_envelope_address_is_djangos_sanitized_address(address, plain):
+    assert bool(PLAIN_ADDRESS.fullmatch(address)) is plain
+    assert envelope_address(address, "utf-8") == sanitize_address(address, "utf-8")
