@@ -4,6 +4,8 @@ Both listings are read-only: these rows change only through services (DESIGN.md,
 the admin offers no add, edit or delete, and the one action, "retry", calls
 ``services.retry_delivery``. Access follows Django permissions: the "view" permission shows a
 listing and "change lesson delivery" allows a retry (superusers have both).
+
+Also Wagtail's ``before_serve_document`` hook: a lesson's downloads go only to its readers.
 """
 
 import django_filters
