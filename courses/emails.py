@@ -85,10 +85,13 @@ def _pause_url_pattern() -> str:
     return absolute_url(reverse("courses:pause_link", args=[_TOKEN_STAND_IN]))
 
 
+def _fill_pause_url(pattern: str, *, enrollment_id: int) -> str:
+    return pattern.replace(_TOKEN_STAND_IN, make_pause_token(enrollment_id=enrollment_id))
+
+
 def pause_url(*, enrollment_id: int) -> str:
     """The absolute one-click pause link of an enrolment's lesson e-mails."""
-    token = make_pause_token(enrollment_id=enrollment_id)
-    return _pause_url_pattern().replace(_TOKEN_STAND_IN, token)
+    return _fill_pause_url(_pause_url_pattern(), enrollment_id=enrollment_id)
 
 
 def lesson_subject(*, lesson: LessonPage, course: CoursePage) -> str:
@@ -181,8 +184,7 @@ class LessonEmailParts:
         """Same as ``pause_url()``."""
         if self._pause_url_pattern is None:
             self._pause_url_pattern = _pause_url_pattern()
-        token = make_pause_token(enrollment_id=enrollment_id)
-        return self._pause_url_pattern.replace(_TOKEN_STAND_IN, token)
+        return _fill_pause_url(self._pause_url_pattern, enrollment_id=enrollment_id)
 
 
 def _render_lesson(lesson: LessonPage, course: CoursePage) -> RenderedLesson:
