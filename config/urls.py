@@ -7,6 +7,7 @@ from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
 from home import views as home_views
+from payments import views as payments_views
 
 urlpatterns = [
     path("django-admin/", admin.site.urls),
@@ -15,6 +16,9 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("payments/", include("payments.urls")),
+    # A creator's short follower-code link (payments/discounts.py).
+    path("c/<str:name>/", payments_views.follow_code, name="follow_code"),
+    path("reviews/", include("reviews.urls")),
     # Only the actions; /courses/ and /workshops/ themselves are Wagtail pages.
     path("courses/", include("courses.urls")),
     path("workshops/", include("workshops.urls")),

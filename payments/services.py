@@ -34,7 +34,7 @@ from courses.models import CoursePage, Enrollment
 from workshops import services as workshop_services
 from workshops.models import Registration, WorkshopPage
 
-from . import gateway, tasks
+from . import discounts, gateway, tasks
 from .models import Order, StripeEvent
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def _now(now: datetime | None) -> datetime:
 
 
 def start_checkout(
-    *, buyer: User, course: CoursePage, now: datetime | None = None
+    *, buyer: User, course: CoursePage, code: str = "", now: datetime | None = None
 ) -> CheckoutStart:
     """Where to send a buyer who clicked Buy: Stripe's page for an open order, or the course.
 
@@ -96,12 +96,14 @@ def start_checkout(
             item_fields={"course": course},
             description=f"A course by {course.creator_page.title}",
             expires_at=now + timedelta(minutes=gateway.CHECKOUT_LIFETIME_MINUTES),
+            code=code,
+            now=now,
         )
     return CheckoutStart(redirect_url=order.stripe_checkout_url, order=order)
 
 
 def start_workshop_checkout(
-    *, buyer: User, workshop: WorkshopPage, now: datetime | None = None
+    *, buyer: User, workshop: WorkshopPage, code: str = "", now: datetime | None = None
 ) -> CheckoutStart:
     """Hold a seat for ``buyer`` and send them to Stripe's page to pay for it.
 
@@ -148,6 +150,8 @@ def start_workshop_checkout(
             item_fields={"workshop_registration": seat},
             description=f"A live workshop by {workshop.creator_page.title}",
             expires_at=expires_at,
+            code=code,
+            now=now,
         )
     return CheckoutStart(redirect_url=order.stripe_checkout_url, order=order)
 
@@ -168,17 +172,21 @@ def _create_order_with_session(
     item_fields: dict[str, Any],
     description: str,
     expires_at: datetime,
+    code: str = "",
+    now: datetime | None = None,
 ) -> Order:
     """The pending order for one item at its current price, and its Checkout Session.
 
     Call inside the caller's transaction on purpose: if Stripe fails, the order (and whatever
     the caller wrote, such as a held seat) is rolled back and nothing half-written remains.
     """
+    # A follower code takes one of its counted uses here, in this transaction (discounts.py).
+    offer = discounts.take_use(name=code, item=item, now=now) if code else None
     order = Order.objects.create(
         buyer=buyer,
         item_title=item.title,
-        amount=item.price_amount,
         currency=item.currency,
+        **discounts.order_fields(offer, item=item),
         checkout_expires_at=expires_at,
         **item_fields,
     )
@@ -238,6 +246,8 @@ def fulfil(*, order_id: Any, payment_intent_id: str | None, now: datetime | None
             return False
         # A payment that lands after the session expired or was cancelled still bought the
         # item: the money was taken, so the buyer gets what they paid for (or it back).
+        if order.status != Order.Status.PENDING:
+            discounts.keep_use_after_late_payment(order=order)
         order.status = Order.Status.PAID
         order.paid_at = _now(now)
         order.stripe_payment_intent_id = payment_intent_id or order.stripe_payment_intent_id
@@ -306,6 +316,7 @@ def _close(*, order_id: Any, status: Order.Status) -> bool:
         order.status = status
         order.save(update_fields=["status", "updated_at"])
         _release_seat_of(order)
+        discounts.give_back_use(order=order)
     return True
 
 
@@ -353,6 +364,7 @@ def cancel_checkout(*, order: Order) -> bool:
         order_row.status = Order.Status.CANCELLED
         order_row.save(update_fields=["status", "updated_at"])
         _release_seat_of(order_row)
+        discounts.give_back_use(order=order_row)
     return True
 
 

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "courses",
     "workshops",
     "payments",
+    "reviews",
     # Wagtail
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
