@@ -30,8 +30,7 @@ def test_fifty_buyers_with_a_ten_use_code_get_exactly_ten_discounted_orders(
     code = percent_code(creator=creator, name="TEN", percent=20, max_uses=LIMIT)
     buyers = [user(email=f"buyer{n}@example.com") for n in range(BUYERS)]
     calls = [
-        partial(services.start_checkout, buyer=buyer, course=course, code="ten")
-        for buyer in buyers
+        partial(services.start_checkout, buyer=buyer, course=course, code="ten") for buyer in buyers
     ]
 
     with LockstepThreads(BUYERS) as threads:
@@ -55,7 +54,9 @@ def test_the_database_refuses_a_use_over_the_limit_whatever_the_python_above_it(
     code = percent_code(creator=creator, name="GUARD", max_uses=1)
     DiscountCode.objects.filter(pk=code.pk).update(uses_taken=1)
 
-    with pytest.raises(IntegrityError, match="discount_code_uses_within_limit"):
-        with transaction.atomic():
-            DiscountCode.objects.filter(pk=code.pk).update(uses_taken=F("uses_taken") + 1)
+    with (
+        pytest.raises(IntegrityError, match="discount_code_uses_within_limit"),
+        transaction.atomic(),
+    ):
+        DiscountCode.objects.filter(pk=code.pk).update(uses_taken=F("uses_taken") + 1)
     assert DiscountCode.objects.get(pk=code.pk).uses_taken == 1
