@@ -12,7 +12,7 @@ from courses import services as course_services
 from courses.models import CoursePage
 from reviews import selectors, services
 from reviews.models import Review
-from tests.courses.factories import course_page, enrol, learner
+from tests.courses.factories import course_page, enroll, learner
 from tests.home.factories import creator_page
 from tests.payments.factories import user
 from tests.studio.factories import staff_user
@@ -47,7 +47,7 @@ def client_of(person) -> Client:
 
 def test_a_learner_reviews_after_half_the_course_and_edits_the_same_review(course):
     bea = learner(email="bea@example.com", first_name="Bea")
-    enrollment = enrol(bea, course)
+    enrollment = enroll(bea, course)
     complete(enrollment, course, 1)
     assert services.why_not_review(user=bea, page=course) == (
         "You can review this course once you have completed half of its lessons."
@@ -73,7 +73,7 @@ def test_a_learner_reviews_after_half_the_course_and_edits_the_same_review(cours
 
 def test_bad_review_input_shows_the_form_again_with_errors(course):
     bea = learner(email="bea@example.com")
-    complete(enrol(bea, course), course, 2)
+    complete(enroll(bea, course), course, 2)
 
     response = client_of(bea).post(
         reverse("reviews:write", args=[course.pk]), {"rating": "9", "body": "x" * 1001}
@@ -87,7 +87,7 @@ def test_bad_review_input_shows_the_form_again_with_errors(course):
 def test_who_may_not_review(course):
     stranger = learner(email="stranger@example.com")
     refunded = learner(email="refunded@example.com")
-    enrollment = enrol(refunded, course)
+    enrollment = enroll(refunded, course)
     complete(enrollment, course, 4)
     course_services.revoke(enrollment=enrollment)
 
@@ -126,7 +126,7 @@ def _reviewed_course(course, ratings: list[int]) -> list[Review]:
     reviews = []
     for n, rating in enumerate(ratings):
         person = learner(email=f"l{n}@example.com", first_name=f"L{n}")
-        complete(enrol(person, course), course, 2)
+        complete(enroll(person, course), course, 2)
         reviews.append(
             services.write_review(author=person, page=course, rating=rating, body=f"R{n}")
         )
@@ -206,5 +206,5 @@ def test_the_reviews_section_costs_a_fixed_number_of_queries(course, django_asse
 def _reviewed_course_more(course) -> None:
     for n in range(10, 16):
         person = learner(email=f"m{n}@example.com")
-        complete(enrol(person, course), course, 2)
+        complete(enroll(person, course), course, 2)
         services.write_review(author=person, page=course, rating=3)
