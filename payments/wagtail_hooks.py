@@ -45,4 +45,11 @@ def remember_code_from_link(page, request, serve_args, serve_kwargs):
         )
     elif hasattr(page.specific, "price_amount") and on_page.problem:
         messages.warning(request, on_page.problem)
+    elif (code := discounts.find(name)) is not None:
+        # A storefront or any other page: the prices it leads to show the discount.
+        messages.success(
+            request,
+            _("Code “%(name)s” applied: %(value)s off.")
+            % {"name": name, "value": code.value_display},
+        )
     return None

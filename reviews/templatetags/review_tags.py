@@ -30,3 +30,10 @@ def reviews_of(context, page):
         "is_creator": is_creator,
         "is_staff": bool(user is not None and user.is_authenticated and user.is_staff),
     }
+
+
+@register.simple_tag
+def aggregate_rating(page):
+    """schema.org ``AggregateRating`` of ``page`` (a dict, or None with no reviews), for a
+    page's JSON-LD: ``{% aggregate_rating page as rating %}``."""
+    return selectors.rating_summary(page).as_aggregate_rating()

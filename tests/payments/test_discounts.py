@@ -253,3 +253,19 @@ def test_buy_without_a_code_is_unchanged(buyer_client, course, stripe_api):
     buy(buyer_client, course)
     order = Order.objects.get()
     assert (order.amount, order.list_amount, order.discount_amount) == (4900, None, 0)
+
+
+def test_the_receipt_shows_the_code_and_what_it_took_off(
+    buyer_client, creator, course, stripe_api, deliver, mailoutbox
+):
+    percent_code(creator=creator, name="MAYA20", percent=20)
+    buyer_client.get("/c/MAYA20/")
+    order = buy_and_get_order(buyer_client, course)
+    stripe_api.pay(order.stripe_checkout_session_id)
+
+    deliver(latest_event(stripe_api, "checkout.session.completed"))
+
+    (receipt,) = mailoutbox
+    assert "Amount: €39.20 (€49.00 less €9.80 with code MAYA20)" in receipt.body
+    html = receipt.alternatives[0][0]
+    assert "Code MAYA20" in html and "&minus;€9.80 (of €49.00)" in html
