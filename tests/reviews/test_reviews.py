@@ -120,6 +120,9 @@ def test_a_workshop_is_reviewed_by_those_who_attended_once_it_took_place():
         "Only people who attended this workshop can review it."
     )
     assert selectors.rating_summary(workshop).count == 1
+    html = Client().get(workshop.url).content.decode()
+    assert '<strong class="rating-average">3.0</strong>' in html
+    assert "Fine." in html
 
 
 def _reviewed_course(course, ratings: list[int]) -> list[Review]:

@@ -121,3 +121,29 @@ def test_a_learner_gets_no_codes_page():
     client = Client()
     client.force_login(user(email="learner@example.com"))
     assert client.get(CODES_URL).status_code in (302, 403)
+
+
+def test_the_codes_page_costs_the_same_queries_for_many_codes_and_orders(
+    maya, django_assert_max_num_queries
+):
+    creator, _storefront, course, client = maya
+
+    def sell(name: str, buyers: int) -> None:
+        percent_code(creator=creator, name=name)
+        for n in range(buyers):
+            Order.objects.create(
+                buyer=user(email=f"{name}{n}@example.com"),
+                course=course,
+                item_title=course.title,
+                currency="EUR",
+                status="paid",
+                **discounts.order_fields(discounts.take_use(name=name, item=course), item=course),
+            )
+
+    sell("FIRST", 1)
+    with django_assert_max_num_queries(60) as small:
+        client.get(CODES_URL)
+    for n in range(5):
+        sell(f"MORE{n}", 3)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        assert "MORE4" in client.get(CODES_URL).content.decode()
