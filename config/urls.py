@@ -18,7 +18,7 @@ urlpatterns = [
     path("payments/", include("payments.urls")),
     # A creator's short follower-code link (payments/discounts.py).
     path("c/<str:name>/", payments_views.follow_code, name="follow_code"),
-    path("reviews/", include("reviews.urls")),
+    path("reviews/", include("home.reviews.urls")),
     # Only the actions; /courses/ and /workshops/ themselves are Wagtail pages.
     path("courses/", include("courses.urls")),
     path("workshops/", include("workshops.urls")),

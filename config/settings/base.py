@@ -25,7 +25,6 @@ INSTALLED_APPS = [
     "courses",
     "workshops",
     "payments",
-    "reviews",
     # Wagtail
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",

@@ -15,9 +15,8 @@ from wagtail.models import Page
 from accounts.models import User
 from courses import selectors as course_selectors
 from courses.models import CoursePage, Enrollment
+from home.models import REVIEW_BODY_MAX_LENGTH, Review
 from workshops.models import Registration, WorkshopPage
-
-from .models import BODY_MAX_LENGTH, Review
 
 
 class ReviewRefused(Exception):
@@ -60,9 +59,9 @@ def why_not_review(*, user: User, page: Page, now: datetime | None = None) -> st
 
 def _check_text(body: str) -> str:
     body = (body or "").strip()
-    if len(body) > BODY_MAX_LENGTH:
+    if len(body) > REVIEW_BODY_MAX_LENGTH:
         raise ReviewRefused(
-            _("Keep it under %(count)d characters, please.") % {"count": BODY_MAX_LENGTH}
+            _("Keep it under %(count)d characters, please.") % {"count": REVIEW_BODY_MAX_LENGTH}
         )
     return body
 

@@ -3,8 +3,8 @@ section of a course or workshop page shows this visitor."""
 
 from django import template
 
-from reviews import selectors, services
-from reviews.forms import ReviewForm
+from home.reviews import selectors, services
+from home.reviews.forms import ReviewForm
 
 register = template.Library()
 

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import BODY_MAX_LENGTH
+from home.models import REVIEW_BODY_MAX_LENGTH
 
 RATING_CHOICES = [(n, _("%(n)d of 5 stars") % {"n": n}) for n in range(5, 0, -1)]
 
@@ -13,8 +13,8 @@ class ReviewForm(forms.Form):
     body = forms.CharField(
         label=_("Your review"),
         required=False,
-        max_length=BODY_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 4, "maxlength": BODY_MAX_LENGTH}),
+        max_length=REVIEW_BODY_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": REVIEW_BODY_MAX_LENGTH}),
     )
 
 
@@ -22,6 +22,6 @@ class ReplyForm(forms.Form):
     reply = forms.CharField(
         label=_("Your reply"),
         required=False,
-        max_length=BODY_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 2, "maxlength": BODY_MAX_LENGTH}),
+        max_length=REVIEW_BODY_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": REVIEW_BODY_MAX_LENGTH}),
     )

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from courses import services as course_services
 from courses.models import CoursePage
-from reviews import selectors, services
-from reviews.models import Review
+from home.models import Review
+from home.reviews import selectors, services
 from tests.courses.factories import course_page, enroll, learner
 from tests.home.factories import creator_page
 from tests.payments.factories import user

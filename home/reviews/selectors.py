@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Avg, Count, QuerySet
 from wagtail.models import Page
 
-from .models import Review
+from home.models import Review
 
 LATEST_COUNT = 5
 

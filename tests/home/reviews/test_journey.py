@@ -7,8 +7,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from courses import services as course_services
-from reviews import services as review_services
-from reviews.models import Review
+from home.models import Review
+from home.reviews import services as review_services
 from tests.accounts.factories import PASSWORD
 from tests.courses.factories import course_page, enroll, learner
 from tests.home.factories import creator_page

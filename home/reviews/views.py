@@ -13,9 +13,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from wagtail.models import Page
 
+from home.models import Review
+
 from . import services
 from .forms import ReplyForm, ReviewForm
-from .models import Review
 
 
 def _back_to(page: Page) -> HttpResponseRedirect:
