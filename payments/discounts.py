@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from wagtail.models import Page
 
 from accounts.models import User
-from config.money import format_money, minor_unit_exponent
+from config.money import format_money, minor_unit_exponent, to_minor_units
 from courses.models import CoursePage
 from workshops.models import WorkshopPage
 
@@ -300,14 +300,17 @@ def create_code(
     else:
         if not currency:
             raise DiscountCodeError(_("Choose the currency of the amount."))
-        exponent = minor_unit_exponent(currency)
         assert amount_off_major is not None  # noqa: S101 - for the type checker
-        scaled = amount_off_major.scaleb(exponent)
-        if scaled != scaled.to_integral_value() or scaled < 1:
+        try:
+            amount_off = to_minor_units(amount_off_major, currency)
+        except ValueError:
+            amount_off = 0
+        if amount_off < 1:
             raise DiscountCodeError(
-                _("Enter a positive amount with at most %(n)d decimals.") % {"n": exponent}
+                _("Enter a positive amount with at most %(n)d decimals.")
+                % {"n": minor_unit_exponent(currency)}
             )
-        fields = {"kind": DiscountCode.Kind.AMOUNT, "amount_off": int(scaled), "currency": currency}
+        fields = {"kind": DiscountCode.Kind.AMOUNT, "amount_off": amount_off, "currency": currency}
     if max_uses is not None and max_uses < 1:
         raise DiscountCodeError(_("The maximum number of uses is at least 1."))
     try:
