@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from tests.workshops.concurrency import LockstepThreads, Outcome
+from tests.support.threads import LockstepThreads, Outcome
 from tests.workshops.factories import a_learner, paid_workshop
 from workshops import services
 from workshops.models import Registration, SeatInventory
