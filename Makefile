@@ -64,4 +64,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf var staticfiles .mypy_cache .ruff_cache
+	rm -rf var staticfiles .mypy_cache .ruff_cache .grimp_cache .import_linter_cache
