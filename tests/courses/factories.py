@@ -2,16 +2,18 @@
 
 Two families, both kept because many tests use them:
 
-- ``course_page``, ``lesson_page``, ``catalog_page``, ``cohort_course``, ``learner``, ``enrol``:
-  pages built the way editors build them, added under a storefront and published
-  (``publish=False`` only adds the page: live, without a revision);
-- ``course``, ``lesson``, ``morning_learner``, ``enroll``, ``text_body``: the quicker pages of the
-  dispatch and lesson e-mail tests (live from creation, no revision, plain text bodies), and a
-  learner whose lessons arrive at 08:00 in their own zone.
+- ``course_page``, ``lesson_page``, ``catalog_page``, ``cohort_course``, ``learner``: pages built
+  the way editors build them, added under a storefront and published (``publish=False`` only
+  adds the page: live, without a revision), and a learner whose day 0 is due at once;
+- ``course``, ``lesson``, ``morning_learner``, ``text_body``: the quicker pages of the dispatch
+  and lesson e-mail tests (live from creation, no revision, plain text bodies), and a learner
+  whose lessons arrive at 08:00 in their own zone.
+
+``enroll(user, course, now=...)`` enrolls through the real service, for both.
 """
 
 import json
-from datetime import date, datetime
+from datetime import date
 from html import escape
 
 from wagtail.rich_text import RichText
@@ -98,7 +100,7 @@ def learner(**fields):
     return UserFactory(**fields)
 
 
-def enrol(user, course: CoursePage, **kwargs) -> Enrollment:
+def enroll(user, course: CoursePage, **kwargs) -> Enrollment:
     return services.enroll(learner=user, course=course, **kwargs)
 
 
@@ -153,7 +155,3 @@ def morning_learner(*, time_zone: str = "Europe/Berlin", send_hour: int = 8, **f
     Pass ``verified_email=False`` for an unverified address.
     """
     return UserFactory.create(time_zone=time_zone, lesson_send_hour=send_hour, **fields)
-
-
-def enroll(learner_user: User, course_to_take: CoursePage, *, now: datetime) -> Enrollment:
-    return services.enroll(learner=learner_user, course=course_to_take, now=now)
