@@ -7,7 +7,6 @@ from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
 from home import views as home_views
-from payments import views as payments_views
 
 urlpatterns = [
     path("django-admin/", admin.site.urls),
@@ -17,7 +16,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("payments/", include("payments.urls")),
     # A creator's short follower-code link (payments/discounts.py).
-    path("c/<str:name>/", payments_views.follow_code, name="follow_code"),
+    path("", include("payments.short_urls")),
     path("reviews/", include("home.reviews.urls")),
     # Only the actions; /courses/ and /workshops/ themselves are Wagtail pages.
     path("courses/", include("courses.urls")),

@@ -13,7 +13,7 @@ from django.db.models import F
 
 from payments import services
 from payments.models import DiscountCode, Order
-from tests.workshops.concurrency import LockstepThreads
+from tests.support.threads import LockstepThreads
 
 from .discount_factories import percent_code
 from .factories import user
