@@ -10,12 +10,38 @@ from typing import Any
 
 import stripe
 from django.conf import settings
+from django.db import connections
 
 # Stripe refuses an expires_at less than 30 minutes out; a held seat lives as long.
 CHECKOUT_LIFETIME_MINUTES = 30
 
 
+class CalledInsideTransaction(RuntimeError):
+    """A Stripe call was attempted while a database transaction of ours was open.
+
+    A transaction open across a network call keeps every row it locked or wrote locked for as
+    long as Stripe takes (seconds, with retries), so other buyers, webhooks and workers queue
+    behind it (DESIGN.md invariant 11). Commit first, call Stripe, then record the result; the
+    idempotency keys make a retry after a crash safe.
+    """
+
+
+def assert_no_open_transaction() -> None:
+    """Refuse to call out while any of our own transactions is open, on any database.
+
+    The atomic blocks a Django test case wraps around each test are not ours and are ignored,
+    so tests see exactly the production rule.
+    """
+    for connection in connections.all(initialized_only=True):
+        ours = [b for b in connection.atomic_blocks if not getattr(b, "_from_testcase", False)]
+        if connection.in_atomic_block and ours:
+            raise CalledInsideTransaction(
+                f"Stripe called inside a transaction on database {connection.alias!r}"
+            )
+
+
 def client() -> stripe.StripeClient:
+    assert_no_open_transaction()
     base_addresses: dict = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else {}
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY,

@@ -71,6 +71,18 @@ class Order(models.Model):
                 ),
                 name="order_buys_exactly_one_thing",
             ),
+            # One open checkout per buyer and thing: concurrent Buy clicks find the same
+            # pending order (and so one Checkout Session) without locking the buyer's row.
+            models.UniqueConstraint(
+                fields=["buyer", "course"],
+                condition=models.Q(status="pending", course__isnull=False),
+                name="one_pending_order_per_buyer_and_course",
+            ),
+            models.UniqueConstraint(
+                fields=["workshop_registration"],
+                condition=models.Q(status="pending", workshop_registration__isnull=False),
+                name="one_pending_order_per_seat",
+            ),
         ]
         indexes = [models.Index(fields=["buyer", "status"]), models.Index(fields=["created_at"])]
 

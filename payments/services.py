@@ -18,11 +18,12 @@ may arrive in any order and any number of times.
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import stripe
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -63,41 +64,39 @@ def start_checkout(
 ) -> CheckoutStart:
     """Where to send a buyer who clicked Buy: Stripe's page for an open order, or the course.
 
-    A double click finds the first click's order (the buyer's row lock serialises them) and
-    reuses its session, so one purchase never makes two Checkout Sessions.
+    Three steps, none holding a lock while Stripe answers (DESIGN.md invariant 11): find or
+    commit the buyer's one pending order, ask Stripe for its session (idempotency key: the
+    order), save the session on the order. A double click finds the same pending order (a
+    partial unique constraint allows one per buyer and course) and Stripe answers its repeated
+    request with the same session, so one purchase never makes two Checkout Sessions.
     """
     now = _now(now)
     if course.is_free:
         raise CheckoutError(_("This course is free: enrol from its page."))
-    with transaction.atomic():
-        User.objects.select_for_update().get(pk=buyer.pk)
-        enrollment = Enrollment.objects.filter(learner=buyer, course=course).first()
-        if enrollment is not None and enrollment.status == Enrollment.Status.REFUNDED:
-            # courses.services.enroll() returns an existing enrolment as it is, so a second
-            # payment would not give back access: refuse rather than take money for nothing.
-            raise CheckoutError(
-                _(
-                    "Your earlier purchase of this course was refunded. "
-                    "Please contact us to buy it again."
-                )
+    enrollment = Enrollment.objects.filter(learner=buyer, course=course).first()
+    if enrollment is not None and enrollment.status == Enrollment.Status.REFUNDED:
+        # courses.services.enroll() returns an existing enrolment as it is, so a second
+        # payment would not give back access: refuse rather than take money for nothing.
+        raise CheckoutError(
+            _(
+                "Your earlier purchase of this course was refunded. "
+                "Please contact us to buy it again."
             )
-        if enrollment is not None:
-            return CheckoutStart(redirect_url=course.url, order=None)
-        # Reuse an open session only while the buyer still has time to pay on it.
-        open_order = _open_order(
-            Order.objects.filter(buyer=buyer, course=course),
-            live_after=now + timedelta(minutes=5),
         )
-        if open_order is not None:
-            return CheckoutStart(redirect_url=open_order.stripe_checkout_url, order=open_order)
-        order = _create_order_with_session(
+    if enrollment is not None:
+        return CheckoutStart(redirect_url=course.url, order=None)
+    # Reuse an open session only while the buyer still has time to pay on it.
+    order = _pending_order(
+        Order.objects.filter(buyer=buyer, course=course), live_after=now + timedelta(minutes=5)
+    )
+    if order is None:
+        order = _create_pending_order(
             buyer=buyer,
             item=course,
             item_fields={"course": course},
-            description=f"A course by {course.creator_page.title}",
             expires_at=now + timedelta(minutes=gateway.CHECKOUT_LIFETIME_MINUTES),
         )
-    return CheckoutStart(redirect_url=order.stripe_checkout_url, order=order)
+    return CheckoutStart(redirect_url=_session_url(order), order=order)
 
 
 def start_workshop_checkout(
@@ -110,94 +109,151 @@ def start_workshop_checkout(
     - otherwise ``hold_seat`` (which also takes the buyer's own waitlist offer, or finds the
       seat a waitlist claim left held) and a new order whose session ends with the hold.
 
-    All in one transaction: a sold-out workshop or a Stripe failure writes nothing and holds
-    no seat. Raises ``CheckoutError`` (fit to show) or ``stripe.StripeError``.
+    The seat and the pending order are committed before Stripe is called; if Stripe fails,
+    the order is deleted and the seat given back. Raises ``CheckoutError`` (fit to show) or
+    ``stripe.StripeError``.
     """
     now = _now(now)
     if workshop.is_free:
         raise CheckoutError(_("This workshop is free: register from its page."))
-    with transaction.atomic():
-        User.objects.select_for_update().get(pk=buyer.pk)
-        seat = Registration.objects.filter(
-            learner=buyer, workshop=workshop, status__in=Registration.HOLDS_SEAT
-        ).first()
-        if seat is not None and seat.status == Registration.Status.CONFIRMED:
-            return CheckoutStart(redirect_url=workshop.url, order=None)
-        if seat is not None:
-            # The session lives exactly as long as the hold: any time left is worth reusing.
-            open_order = _open_order(
-                Order.objects.filter(buyer=buyer, workshop_registration=seat), live_after=now
-            )
-            if open_order is not None:
-                return CheckoutStart(redirect_url=open_order.stripe_checkout_url, order=open_order)
-        try:
-            seat = workshop_services.hold_seat(learner=buyer, workshop=workshop, now=now)
-        except workshop_services.WorkshopError as problem:
-            raise CheckoutError(str(problem)) from problem
-        if seat.status == Registration.Status.CONFIRMED:
-            return CheckoutStart(redirect_url=workshop.url, order=None)
-        # Stripe's minimum session life; a seat held a while ago (a waitlist claim) is held on
-        # for as long, so that the session never outlives the hold.
-        expires_at = now + timedelta(minutes=gateway.CHECKOUT_LIFETIME_MINUTES)
-        if seat.hold_expires_at is not None and seat.hold_expires_at > expires_at:
-            expires_at = seat.hold_expires_at
-        workshop_services.extend_hold(registration_id=seat.pk, until=expires_at)
-        order = _create_order_with_session(
-            buyer=buyer,
-            item=workshop,
-            item_fields={"workshop_registration": seat},
-            description=f"A live workshop by {workshop.creator_page.title}",
-            expires_at=expires_at,
+    seat = Registration.objects.filter(
+        learner=buyer, workshop=workshop, status__in=Registration.HOLDS_SEAT
+    ).first()
+    if seat is not None and seat.status == Registration.Status.CONFIRMED:
+        return CheckoutStart(redirect_url=workshop.url, order=None)
+    if seat is not None:
+        # The session lives exactly as long as the hold: any time left is worth reusing.
+        order = _pending_order(
+            Order.objects.filter(buyer=buyer, workshop_registration=seat), live_after=now
         )
-    return CheckoutStart(redirect_url=order.stripe_checkout_url, order=order)
-
-
-def _open_order(orders, *, live_after: datetime) -> Order | None:
-    """A pending order among ``orders`` whose session is still open after ``live_after``."""
-    return (
-        orders.filter(status=Order.Status.PENDING, checkout_expires_at__gt=live_after)
-        .exclude(stripe_checkout_url="")
-        .first()
+        if order is not None:
+            return CheckoutStart(redirect_url=_session_url(order), order=order)
+    try:
+        seat = workshop_services.hold_seat(learner=buyer, workshop=workshop, now=now)
+    except workshop_services.WorkshopError as problem:
+        raise CheckoutError(str(problem)) from problem
+    if seat.status == Registration.Status.CONFIRMED:
+        return CheckoutStart(redirect_url=workshop.url, order=None)
+    # Stripe's minimum session life; a seat held a while ago (a waitlist claim) is held on
+    # for as long, so that the session never outlives the hold.
+    expires_at = now + timedelta(minutes=gateway.CHECKOUT_LIFETIME_MINUTES)
+    if seat.hold_expires_at is not None and seat.hold_expires_at > expires_at:
+        expires_at = seat.hold_expires_at
+    workshop_services.extend_hold(registration_id=seat.pk, until=expires_at)
+    order = _create_pending_order(
+        buyer=buyer,
+        item=workshop,
+        item_fields={"workshop_registration": seat},
+        expires_at=expires_at,
     )
+    # A hold made by this click goes again if Stripe fails; an older one (a waitlist claim)
+    # stays for the buyer's next try.
+    new_hold = seat.created_at == now
+    return CheckoutStart(redirect_url=_session_url(order, discard_new_hold=new_hold), order=order)
 
 
-def _create_order_with_session(
+def _pending_order(orders, *, live_after: datetime) -> Order | None:
+    """The pending order among ``orders`` if its session is still open after ``live_after``.
+
+    One that is about to run out is closed first (its session expired at Stripe, so it can't
+    be paid as well as the new one): a new order may then take its place.
+    """
+    order = orders.filter(status=Order.Status.PENDING).first()
+    if order is None:
+        return None
+    if order.checkout_expires_at is not None and order.checkout_expires_at > live_after:
+        return order
+    _retire_pending_order(order)
+    return None
+
+
+def _retire_pending_order(order: Order) -> None:
+    session_id = order.stripe_checkout_session_id
+    if session_id:
+        session = gateway.retrieve_checkout_session(session_id)
+        if session.status == "complete":
+            raise CheckoutError(
+                _("Your payment is being processed. Please check again in a few minutes.")
+            )
+        if session.status == "open":
+            gateway.expire_checkout_session(session_id)
+    _close(order_id=order.pk, status=Order.Status.EXPIRED)
+
+
+def _create_pending_order(
     *,
     buyer: User,
     item: CoursePage | WorkshopPage,
     item_fields: dict[str, Any],
-    description: str,
     expires_at: datetime,
 ) -> Order:
-    """The pending order for one item at its current price, and its Checkout Session.
+    """The buyer's pending order for one item at its current price, committed.
 
-    Call inside the caller's transaction on purpose: if Stripe fails, the order (and whatever
-    the caller wrote, such as a held seat) is rolled back and nothing half-written remains.
+    A concurrent click that created it first wins the partial unique constraint; this one
+    then returns that order.
     """
-    order = Order.objects.create(
-        buyer=buyer,
-        item_title=item.title,
-        amount=item.price_amount,
-        currency=item.currency,
-        checkout_expires_at=expires_at,
-        **item_fields,
+    try:
+        with transaction.atomic():
+            return Order.objects.create(
+                buyer=buyer,
+                item_title=item.title,
+                amount=item.price_amount,
+                currency=item.currency,
+                checkout_expires_at=expires_at,
+                **item_fields,
+            )
+    except IntegrityError:
+        existing = Order.objects.filter(
+            buyer=buyer, status=Order.Status.PENDING, **item_fields
+        ).first()
+        if existing is None:
+            raise
+        return existing
+
+
+def _session_url(order: Order, *, discard_new_hold: bool = False) -> str:
+    """The order's Checkout Session URL, creating the session at Stripe if it has none yet.
+
+    Called outside any transaction. Every caller sends the same parameters under the same
+    idempotency key, so concurrent callers get one session. If Stripe fails before any session
+    is recorded, the order is deleted (and, with ``discard_new_hold``, the seat this click
+    held): nothing half-written stays.
+    """
+    if order.stripe_checkout_url:
+        return order.stripe_checkout_url
+    item = order.item_page
+    assert item is not None and order.checkout_expires_at is not None  # noqa: S101
+    kind = "A live workshop" if order.is_workshop_seat else "A course"
+    try:
+        session = gateway.create_checkout_session(
+            order_id=str(order.pk),
+            item_name=order.item_title,
+            item_description=f"{kind} by {item.creator_page.title}",
+            amount=order.amount,
+            currency=order.currency,
+            customer_email=order.buyer.email,
+            success_url=absolute_url(reverse("payments:checkout_success", args=[order.pk]))
+            + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=absolute_url(reverse("payments:checkout_cancel", args=[order.pk])),
+            expires_at=order.checkout_expires_at,
+        )
+    except stripe.StripeError:
+        _discard_unsent_order(order, discard_new_hold=discard_new_hold)
+        raise
+    Order.objects.filter(pk=order.pk, stripe_checkout_session_id__isnull=True).update(
+        stripe_checkout_session_id=session.id, stripe_checkout_url=session.url or ""
     )
-    session = gateway.create_checkout_session(
-        order_id=str(order.pk),
-        item_name=item.title,
-        item_description=description,
-        amount=order.amount,
-        currency=order.currency,
-        customer_email=buyer.email,
-        success_url=absolute_url(reverse("payments:checkout_success", args=[order.pk]))
-        + "?session_id={CHECKOUT_SESSION_ID}",
-        cancel_url=absolute_url(reverse("payments:checkout_cancel", args=[order.pk])),
-        expires_at=expires_at,
-    )
-    order.stripe_checkout_session_id = session.id
-    order.stripe_checkout_url = session.url or ""
-    order.save(update_fields=["stripe_checkout_session_id", "stripe_checkout_url"])
-    return order
+    order.refresh_from_db(fields=["stripe_checkout_session_id", "stripe_checkout_url"])
+    return order.stripe_checkout_url
+
+
+def _discard_unsent_order(order: Order, *, discard_new_hold: bool) -> None:
+    with transaction.atomic():
+        deleted, _by_model = Order.objects.filter(
+            pk=order.pk, status=Order.Status.PENDING, stripe_checkout_session_id__isnull=True
+        ).delete()
+        if deleted and discard_new_hold and order.workshop_registration_id is not None:
+            workshop_services.discard_new_hold(registration_id=order.workshop_registration_id)
 
 
 def _order_uuid(order_id: Any) -> uuid.UUID | None:
@@ -249,9 +305,14 @@ def fulfil(*, order_id: Any, payment_intent_id: str | None, now: datetime | None
         enrollment = course_services.enroll(
             learner=order.buyer, course=order.course, order=order, now=now
         )
-        if not enrollment.has_access:
-            # start_checkout refuses this case; if it happens anyway, staff must look at it.
-            logger.error("Order %s was paid but the buyer's enrolment stays refunded", order.pk)
+        if enrollment.order_id != order.pk or not enrollment.has_access:
+            # The buyer owned the course already (another order paid first, such as a card
+            # payment before a slow SEPA one), or their access was refunded: this payment
+            # bought nothing, so it goes back at once, with one e-mail saying why.
+            logger.info("Order %s paid for a course the buyer already had: refunding", order.pk)
+            _refund_automatically(order, now=now)
+            _after_commit(tasks.send_already_owned_refund, order.pk)
+            return True
         _after_commit(tasks.send_payment_confirmation, order.pk)
     return True
 
@@ -259,9 +320,8 @@ def fulfil(*, order_id: Any, payment_intent_id: str | None, now: datetime | None
 def _fulfil_seat(order: Order, *, now: datetime | None) -> None:
     """The paid order's seat becomes confirmed; a payment too late for any seat is refunded.
 
-    Runs in ``fulfil``'s transaction with the order locked. The refund request goes to Stripe
-    inside it: if Stripe fails, nothing is applied, the webhook answers 500 and Stripe's
-    retry tries again (the refund's idempotency key makes a repeat harmless).
+    Runs in ``fulfil``'s transaction with the order locked; the refund itself is asked of
+    Stripe after the commit (``_refund_automatically``).
     """
     registration_id = order.workshop_registration_id
     assert registration_id is not None  # noqa: S101 - the caller checked
@@ -270,10 +330,6 @@ def _fulfil_seat(order: Order, *, now: datetime | None) -> None:
         _after_commit(tasks.send_payment_confirmation, order.pk)
         return
     logger.info("Order %s was paid after its seat was gone: refunding it", order.pk)
-    if not order.stripe_payment_intent_id:
-        logger.error("Order %s has no payment intent to refund; staff must refund it", order.pk)
-        return
-    gateway.create_refund(order_id=str(order.pk), payment_intent_id=order.stripe_payment_intent_id)
     # A released hold: workshops sends "sold out, payment refunded". Any other end (the learner
     # gave the held seat back, the workshop was cancelled) gets payments' refund e-mail now.
     told_by_workshops = (
@@ -281,11 +337,39 @@ def _fulfil_seat(order: Order, *, now: datetime | None) -> None:
         == Registration.Status.RELEASED
     )
     workshop_services.mark_refunded(registration_id=registration_id, now=now)
-    order.refund_requested_at = _now(now)
-    order.refunded_automatically = True
-    order.save(update_fields=["refund_requested_at", "refunded_automatically", "updated_at"])
+    _refund_automatically(order, now=now)
     if not told_by_workshops:
         _after_commit(tasks.send_refund_confirmation, order.pk)
+
+
+def _refund_automatically(order: Order, *, now: datetime | None) -> None:
+    """Flag a paid order (locked by the caller) as refunded by us, and ask Stripe after commit.
+
+    The flag tells ``revoke_refunded`` that the buyer was told already.
+    """
+    order.refunded_automatically = True
+    order.save(update_fields=["refunded_automatically", "updated_at"])
+    _after_commit(tasks.refund_automatically, order.pk)
+
+
+def request_automatic_refund(*, order_id: Any, now: datetime | None = None) -> bool:
+    """Ask Stripe for the refund ``_refund_automatically`` decided on, outside any transaction.
+
+    Idempotent twice over: a refund already requested is not asked again, and the request's
+    idempotency key is the order's, so even a repeat after a crash refunds once. Raises
+    ``stripe.StripeError`` (the task retries). Returns whether Stripe was asked now.
+    """
+    order = Order.objects.filter(pk=order_id, refunded_automatically=True).first()
+    if order is None or order.refund_requested_at is not None:
+        return False
+    if not order.stripe_payment_intent_id:
+        logger.error("Order %s has no payment intent to refund; staff must refund it", order.pk)
+        return False
+    gateway.create_refund(order_id=str(order.pk), payment_intent_id=order.stripe_payment_intent_id)
+    Order.objects.filter(pk=order.pk, refund_requested_at__isnull=True).update(
+        refund_requested_at=_now(now)
+    )
+    return True
 
 
 def _after_commit(task: Any, order_id: uuid.UUID) -> None:
@@ -329,30 +413,31 @@ def _release_seat_of(order: Order) -> None:
 
 
 def cancel_checkout(*, order: Order) -> bool:
-    """The buyer came back from Stripe's page with "cancel": close the session and the order.
+    """The buyer came back from Stripe's page with "cancel": close the order and the session.
 
     Returns False when there is a payment after all (the order is paid, or its session is
-    complete and the webhook will say how it ended), True otherwise. The order stays locked
-    while Stripe expires the session, so the ``checkout.session.expired`` event that the expiry
-    sends waits and then finds the order cancelled, not "expired". Raises
-    ``stripe.StripeError`` if Stripe can't be reached; the order then stays as it was.
+    complete and the webhook will say how it ended), True otherwise. Stripe is asked first
+    (is it paid?), then the order is cancelled and committed, then the session expired: no
+    lock is held while Stripe answers. A payment that slips in between still fulfils the
+    cancelled order (``fulfil`` accepts it). Raises ``stripe.StripeError`` if Stripe can't be
+    reached before anything changed; an expiry that fails afterwards is left to Stripe (the
+    session ends by itself within 30 minutes).
     """
-    with transaction.atomic():
-        order_row = _locked_order(order.pk)
-        if order_row is None or order_row.status in (Order.Status.PAID, Order.Status.REFUNDED):
+    current = Order.objects.filter(pk=order.pk).first()
+    if current is None or current.status in (Order.Status.PAID, Order.Status.REFUNDED):
+        return False
+    if current.status != Order.Status.PENDING:
+        return True  # already closed unpaid
+    session_id = current.stripe_checkout_session_id
+    session_open = False
+    if session_id:
+        session = gateway.retrieve_checkout_session(session_id)
+        if session.status == "complete":
             return False
-        if order_row.status != Order.Status.PENDING:
-            return True  # already closed unpaid
-        session_id = order_row.stripe_checkout_session_id
-        if session_id:
-            session = gateway.retrieve_checkout_session(session_id)
-            if session.status == "complete":
-                return False
-            if session.status == "open":
-                gateway.expire_checkout_session(session_id)
-        order_row.status = Order.Status.CANCELLED
-        order_row.save(update_fields=["status", "updated_at"])
-        _release_seat_of(order_row)
+        session_open = session.status == "open"
+    _close(order_id=current.pk, status=Order.Status.CANCELLED)
+    if session_open and session_id:
+        gateway.expire_checkout_session(session_id)
     return True
 
 
@@ -397,7 +482,9 @@ def _order_of_payment(payment: dict) -> Order | None:
     return Order.objects.filter(pk=order_id).first() if order_id else None
 
 
-def revoke_refunded(*, order_id: Any, now: datetime | None = None) -> bool:
+def revoke_refunded(
+    *, order_id: Any, charge: dict | None = None, now: datetime | None = None
+) -> bool:
     """Stripe refunded the charge: the order is refunded and what it bought ends, once.
 
     A course enrolment is revoked; a seat is marked refunded (a confirmed one is freed and
@@ -410,7 +497,17 @@ def revoke_refunded(*, order_id: Any, now: datetime | None = None) -> bool:
             return False
         order.status = Order.Status.REFUNDED
         order.refunded_at = _now(now)
-        order.save(update_fields=["status", "refunded_at", "updated_at"])
+        if charge is not None:
+            _record_payment_from_charge(order, charge)
+        order.save(
+            update_fields=[
+                "status",
+                "refunded_at",
+                "paid_at",
+                "stripe_payment_intent_id",
+                "updated_at",
+            ]
+        )
         if order.workshop_registration_id is not None:
             workshop_services.mark_refunded(registration_id=order.workshop_registration_id, now=now)
         else:
@@ -420,6 +517,21 @@ def revoke_refunded(*, order_id: Any, now: datetime | None = None) -> bool:
         if not order.refunded_automatically:
             _after_commit(tasks.send_refund_confirmation, order.pk)
     return True
+
+
+def _record_payment_from_charge(order: Order, charge: dict) -> None:
+    """A refund that arrives before the payment's own event still records the payment: when it
+    was made and its intent, so that staff can reconcile the order with Stripe."""
+    if order.paid_at is None:
+        created = charge.get("created")
+        order.paid_at = (
+            datetime.fromtimestamp(created, tz=UTC)
+            if isinstance(created, int)
+            else order.refunded_at
+        )
+    payment_intent_id = charge.get("payment_intent")
+    if not order.stripe_payment_intent_id and isinstance(payment_intent_id, str):
+        order.stripe_payment_intent_id = payment_intent_id or None
 
 
 def refund_cancelled_seat_soon(*, registration_id: int) -> None:
@@ -437,26 +549,25 @@ def refund_cancelled_seat(*, registration_id: int, now: datetime | None = None) 
     The learner cancelled before the cutoff, or the creator cancelled the workshop: workshops
     checked that. The seat ends as refunded when ``charge.refunded`` arrives. Returns the order
     (None if the seat has no paid order). Raises ``stripe.StripeError`` (the task retries).
+    Holds no lock while Stripe answers: the refund's idempotency key (the order) makes a
+    concurrent or repeated call refund once.
     """
-    with transaction.atomic():
-        order = (
-            Order.objects.select_for_update()
-            .filter(workshop_registration_id=registration_id, status=Order.Status.PAID)
-            .first()
-        )
-        if order is None:
-            logger.warning("Cancelled paid seat %s has no paid order to refund", registration_id)
-            return None
-        if order.refund_requested_at is not None:
-            return order
-        if not order.stripe_payment_intent_id:
-            logger.error("Order %s has no payment intent to refund; staff must refund it", order.pk)
-            return order
-        gateway.create_refund(
-            order_id=str(order.pk), payment_intent_id=order.stripe_payment_intent_id
-        )
-        order.refund_requested_at = _now(now)
-        order.save(update_fields=["refund_requested_at", "updated_at"])
+    order = Order.objects.filter(
+        workshop_registration_id=registration_id, status=Order.Status.PAID
+    ).first()
+    if order is None:
+        logger.warning("Cancelled paid seat %s has no paid order to refund", registration_id)
+        return None
+    if order.refund_requested_at is not None:
+        return order
+    if not order.stripe_payment_intent_id:
+        logger.error("Order %s has no payment intent to refund; staff must refund it", order.pk)
+        return order
+    gateway.create_refund(order_id=str(order.pk), payment_intent_id=order.stripe_payment_intent_id)
+    Order.objects.filter(pk=order.pk, refund_requested_at__isnull=True).update(
+        refund_requested_at=_now(now)
+    )
+    order.refresh_from_db()
     return order
 
 
@@ -505,7 +616,7 @@ def apply_event(event: dict) -> None:
             return
         if kind == "charge.refunded":
             if obj.get("refunded"):  # fully refunded; partial refunds keep access
-                revoke_refunded(order_id=order.pk)
+                revoke_refunded(order_id=order.pk, charge=obj)
         else:
             flag_dispute(order_id=order.pk)
 

@@ -34,3 +34,15 @@ def refund_cancelled_seat(registration_id: int) -> None:
     from .services import refund_cancelled_seat  # services.py imports this module
 
     refund_cancelled_seat(registration_id=registration_id)
+
+
+@shared_task(**RETRY)
+def refund_automatically(order_id: str) -> None:
+    from .services import request_automatic_refund  # services.py imports this module
+
+    request_automatic_refund(order_id=order_id)
+
+
+@shared_task(**RETRY)
+def send_already_owned_refund(order_id: str) -> None:
+    emails.send_already_owned_refund(order_id=order_id)

@@ -250,6 +250,22 @@ def release_hold(*, registration_id: int, now: datetime | None = None) -> bool:
     return True
 
 
+def discard_new_hold(*, registration_id: int) -> bool:
+    """Undo a hold that ``hold_seat`` just made when its checkout could not start (the payment
+    provider is down): the row goes and its seat is free again, as if never held. Returns
+    whether a held seat was discarded; any other state is left alone."""
+    with transaction.atomic():
+        registration = _locked_registration(registration_id)
+        if registration.status != Registration.Status.HELD:
+            return False
+        registration.delete()
+        _seat_update(
+            inventory_for(registration.workshop).pk, only_if_free=False, held=F("held") - 1
+        )
+        _offer_free_seats_after_commit(registration.workshop_id)
+    return True
+
+
 def release_expired_holds(*, now: datetime | None = None) -> int:
     """The sweeper (a beat job): release every hold whose time ran out."""
     now = _now(now)
