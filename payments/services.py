@@ -441,6 +441,30 @@ def cancel_checkout(*, order: Order) -> bool:
     return True
 
 
+def expire_checkout_of_seat_soon(*, registration_id: int) -> None:
+    """The learner gave back a held seat (workshops' signal, after its commit): on a worker,
+    expire the Checkout Session still open for it."""
+    tasks.expire_checkout_of_seat.delay(registration_id)
+
+
+def expire_checkout_of_seat(*, registration_id: int) -> Order | None:
+    """Cancel the pending order of a seat given back, and expire its session at Stripe.
+
+    Otherwise the session stays payable until it runs out, and paying it would charge the
+    buyer only to be refunded (Stripe keeps its fee on a refunded charge). Returns the order
+    (None if the seat has no pending order). If the session was paid meanwhile, the webhook
+    fulfils it as a late payment (refunded, the buyer told). Raises ``stripe.StripeError``
+    (the task retries).
+    """
+    order = Order.objects.filter(
+        workshop_registration_id=registration_id, status=Order.Status.PENDING
+    ).first()
+    if order is None:
+        return None
+    cancel_checkout(order=order)
+    return order
+
+
 def refresh_from_stripe(*, order: Order) -> None:
     """The success page's check: if Stripe says the session is paid, fulfil now.
 

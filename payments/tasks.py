@@ -46,3 +46,10 @@ def refund_automatically(order_id: str) -> None:
 @shared_task(**RETRY)
 def send_already_owned_refund(order_id: str) -> None:
     emails.send_already_owned_refund(order_id=order_id)
+
+
+@shared_task(**RETRY)
+def expire_checkout_of_seat(registration_id: int) -> None:
+    from .services import expire_checkout_of_seat  # services.py imports this module
+
+    expire_checkout_of_seat(registration_id=registration_id)

@@ -26,7 +26,7 @@ from django.utils import timezone
 from accounts.models import User
 
 from .models import Registration, SeatInventory, WaitlistEntry, WorkshopPage
-from .signals import paid_registration_cancelled
+from .signals import paid_hold_given_back, paid_registration_cancelled
 
 logger = logging.getLogger(__name__)
 
@@ -302,6 +302,13 @@ def _cancel(registration_id: int, *, now: datetime, by_creator: bool) -> tuple[R
             # payments listens and refunds; workshops never imports payments (DESIGN.md).
             transaction.on_commit(
                 lambda: paid_registration_cancelled.send(
+                    sender=Registration, registration_id=registration_id
+                )
+            )
+        elif registration.paid:
+            # payments listens and expires the checkout still open for this seat.
+            transaction.on_commit(
+                lambda: paid_hold_given_back.send(
                     sender=Registration, registration_id=registration_id
                 )
             )
