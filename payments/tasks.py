@@ -7,7 +7,7 @@ rather than lost.
 
 from celery import shared_task
 
-from . import emails
+from . import emails, services
 
 # A few retries with a growing delay (30 s, 1 min, 2 min...); after the last one the worker
 # logs the failure at ERROR level.
@@ -31,16 +31,12 @@ def send_dispute_alert(order_id: str) -> None:
 
 @shared_task(**RETRY)
 def refund_cancelled_seat(registration_id: int) -> None:
-    from .services import refund_cancelled_seat  # services.py imports this module
-
-    refund_cancelled_seat(registration_id=registration_id)
+    services.refund_cancelled_seat(registration_id=registration_id)
 
 
 @shared_task(**RETRY)
 def refund_automatically(order_id: str) -> None:
-    from .services import request_automatic_refund  # services.py imports this module
-
-    request_automatic_refund(order_id=order_id)
+    services.request_automatic_refund(order_id=order_id)
 
 
 @shared_task(**RETRY)
@@ -50,6 +46,4 @@ def send_already_owned_refund(order_id: str) -> None:
 
 @shared_task(**RETRY)
 def expire_checkout_of_seat(registration_id: int) -> None:
-    from .services import expire_checkout_of_seat  # services.py imports this module
-
-    expire_checkout_of_seat(registration_id=registration_id)
+    services.expire_checkout_of_seat(registration_id=registration_id)
