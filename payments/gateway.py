@@ -99,10 +99,27 @@ def expire_checkout_session(session_id: str) -> stripe.checkout.Session:
     return client().v1.checkout.sessions.expire(session_id)
 
 
-def create_refund(*, order_id: str, payment_intent_id: str) -> stripe.Refund:
+def create_refund(
+    *,
+    order_id: str,
+    payment_intent_id: str,
+    amount: int | None = None,
+    idempotency_key: str | None = None,
+) -> stripe.Refund:
+    """Refund ``amount`` minor units (None: all that is left) of the order's payment.
+
+    ``idempotency_key`` names this one refund (a ledger row); by default the order, which
+    makes "refund all of it" happen once however often it is asked.
+    """
+    params: dict[str, Any] = {
+        "payment_intent": payment_intent_id,
+        "metadata": {"order_id": order_id},
+    }
+    if amount is not None:
+        params["amount"] = amount
     return client().v1.refunds.create(
-        params={"payment_intent": payment_intent_id, "metadata": {"order_id": order_id}},
-        options={"idempotency_key": f"refund-{order_id}"},
+        params=params,  # type: ignore[arg-type]
+        options={"idempotency_key": idempotency_key or f"refund-{order_id}"},
     )
 
 

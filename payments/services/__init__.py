@@ -30,6 +30,7 @@ from .checkout import (
 )
 from .common import CheckoutError, CheckoutStart, RefundNotAllowed
 from .fulfilment import flag_dispute, fulfil, revoke_refunded
+from .ledger import record_stripe_refund, refundable_amount
 from .refunds import (
     may_refund,
     refund_cancelled_seat,
@@ -52,9 +53,11 @@ __all__ = [
     "fulfil",
     "handle_webhook_event",
     "may_refund",
+    "record_stripe_refund",
     "refresh_from_stripe",
     "refund_cancelled_seat",
     "refund_cancelled_seat_soon",
+    "refundable_amount",
     "request_automatic_refund",
     "request_refund",
     "revoke_refunded",

@@ -16,7 +16,7 @@ from courses.models import CoursePage, Enrollment
 from workshops import services as workshop_services
 from workshops.models import Registration, WorkshopPage
 
-from .. import gateway
+from .. import fees, gateway
 from ..models import Order
 from .common import CheckoutError, CheckoutStart, _locked_order, _now
 from .fulfilment import fulfil
@@ -153,11 +153,14 @@ def _create_pending_order(
     """
     try:
         with transaction.atomic():
+            parts = fees.split(item.price_amount, fees.platform_fee_percent())
             return Order.objects.create(
                 buyer=buyer,
                 item_title=item.title,
                 amount=item.price_amount,
                 currency=item.currency,
+                platform_fee_amount=parts.fee,
+                creator_share_amount=parts.creator_share,
                 checkout_expires_at=expires_at,
                 **item_fields,
             )
