@@ -3,7 +3,7 @@
 Seats are counted in one ``SeatInventory`` row per workshop. Taking a seat is a conditional
 ``UPDATE ... SET held = held + 1 WHERE capacity > held + confirmed + offered``: PostgreSQL
 locks the row and re-checks the condition, so two buyers of the last seat cannot both get it,
-and the table's CHECK constraint refuses any write that would oversell (DESIGN.md invariant 3).
+and the table's CHECK constraint refuses any write that would oversell (architecture.md #3).
 
 A registration changes state only under its row lock, after re-checking that state, so a hold
 released by expiry, by a webhook and by the sweeper at once frees its seat exactly once.
