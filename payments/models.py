@@ -49,8 +49,10 @@ class Order(models.Model):
     # at the fee percentage of that moment. Both in the currency's minor unit.
     platform_fee_amount = models.PositiveIntegerField(default=0)
     creator_share_amount = models.PositiveIntegerField(default=0)
-    # Sum of the succeeded Refund rows, kept in step by services (minor units).
+    # Sums of the succeeded Refund rows, kept in step by services (minor units): all that was
+    # refunded, and the part of it that came out of the platform's fee.
     amount_refunded = models.PositiveIntegerField(default=0)
+    platform_fee_refunded = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     # NULL until Stripe assigns one; unique still allows many NULLs.
     stripe_checkout_session_id = models.CharField(max_length=255, unique=True, null=True)  # noqa: DJ001

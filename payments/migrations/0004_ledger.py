@@ -19,6 +19,7 @@ def backfill_ledger(apps, schema_editor):
             platform_fee_amount=parts.fee,
             creator_share_amount=parts.creator_share,
             amount_refunded=order.amount if order.status == "refunded" else 0,
+            platform_fee_refunded=parts.fee if order.status == "refunded" else 0,
         )
 
 
@@ -43,6 +44,11 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='order',
             name='platform_fee_amount',
+            field=models.PositiveIntegerField(default=0),
+        ),
+        migrations.AddField(
+            model_name='order',
+            name='platform_fee_refunded',
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.CreateModel(

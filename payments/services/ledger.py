@@ -178,15 +178,14 @@ def record_refunds_of_charge(charge: dict[str, Any], *, order: Order) -> None:
 
 
 def _update_refunded_total(order: Order) -> None:
-    total = (
-        Refund.objects.filter(order=order, status=Refund.Status.SUCCEEDED).aggregate(
-            total=Sum("amount")
-        )["total"]
-        or 0
+    sums = Refund.objects.filter(order=order, status=Refund.Status.SUCCEEDED).aggregate(
+        total=Sum("amount"), fee=Sum("platform_fee_refunded")
     )
-    if order.amount_refunded != total:
+    total, fee = sums["total"] or 0, sums["fee"] or 0
+    if (order.amount_refunded, order.platform_fee_refunded) != (total, fee):
         order.amount_refunded = total
-        order.save(update_fields=["amount_refunded", "updated_at"])
+        order.platform_fee_refunded = fee
+        order.save(update_fields=["amount_refunded", "platform_fee_refunded", "updated_at"])
 
 
 def _order_of_refund(stripe_refund: dict[str, Any]) -> Order | None:

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from courses.models import Enrollment
+from home.studio import selectors as studio
 from payments import gateway
 from payments.fees import platform_fee_percent, split, split_refund
 from payments.models import Order, Refund
@@ -202,3 +203,34 @@ def test_a_refund_whose_answer_was_lost_is_matched_to_its_row_by_stripes_event(
     assert row.status == Refund.Status.SUCCEEDED
     assert row.stripe_refund_id == stripe_api.objects("refund")[0]["id"]
     assert Refund.objects.count() == 1
+
+
+# -- earnings in the studio ------------------------------------------------------------------
+
+
+def test_the_studio_counts_partial_refunds_and_fees_and_staff_see_the_fee_revenue(
+    staff, paid_order, course, stripe_api, deliver
+):
+    refund_in_admin(signed_in(staff), paid_order, amount="10.00")
+    assert deliver(latest_event(stripe_api, "charge.refunded")).status_code == 200
+
+    stats = studio.studio_stats(storefront=course.creator_page)
+    [eur] = stats.totals
+    # €49.00 paid, €10.00 refunded; fee €4.90 less the €1.00 refunded with it; net the rest.
+    assert (eur.currency, eur.gross, eur.refunds, eur.fees, eur.net) == (
+        "EUR",
+        4900,
+        1000,
+        390,
+        3510,
+    )
+    assert (eur.gross_display, eur.refunds_display, eur.fees_display, eur.net_display) == (
+        "€49.00",
+        "€10.00",
+        "€3.90",
+        "€35.10",
+    )
+    paid_order.refresh_from_db()
+    assert eur.net == paid_order.creator_share_amount - 900  # the share less what was reversed
+    [platform] = studio.staff_overview().totals
+    assert (platform.currency, platform.fees) == ("EUR", 390)
