@@ -29,7 +29,7 @@ from payments import gateway, services
 from payments.emulator import StripeEmulator
 from payments.models import Order
 from tests.payments.factories import paid_course
-from tests.workshops.concurrency import LockstepThreads
+from tests.support.threads import LockstepThreads
 from tests.workshops.factories import a_learner, paid_workshop
 from workshops.models import Registration, SeatInventory
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from payments import gateway, services
 from payments.emulator import StripeEmulator
 from payments.models import Order
-from tests.workshops.concurrency import LockstepThreads
+from tests.support.threads import LockstepThreads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
