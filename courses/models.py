@@ -160,6 +160,8 @@ class CoursePage(PricedMixin, Page):
 
     parent_page_types = ["home.CreatorPage"]
     subpage_types = ["courses.LessonPage"]
+    # Besides its ancestors, the catalog lists it (config/pagecache purges both).
+    page_cache_listed_on = ("courses.CourseIndexPage",)
 
     class Meta:
         verbose_name = _("course")
@@ -189,8 +191,9 @@ class CoursePage(PricedMixin, Page):
 
     def serve(self, request, *args, **kwargs):
         response = super().serve(request, *args, **kwargs)
-        if not self.is_free:
-            # Paid content (DESIGN.md invariant 7): no shared cache keeps a copy.
+        if request.user.is_authenticated:
+            # A learner's own enrolment and progress (DESIGN.md invariant 7): no shared cache,
+            # no stored copy. Anonymous visitors all see the same page, which may be cached.
             patch_cache_control(response, private=True, no_store=True)
         return response
 

@@ -112,6 +112,8 @@ class CreatorPage(Page):
 
     parent_page_types = ["home.HomePage"]
     subpage_types = ["courses.CoursePage", "workshops.WorkshopPage"]
+    # The catalog and the workshop list name the storefront in their creator filter.
+    page_cache_listed_on = ("courses.CourseIndexPage", "workshops.WorkshopIndexPage")
 
     class Meta:
         verbose_name = _("creator storefront")

@@ -22,8 +22,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Least
 from django.utils import timezone
+from wagtail.models import Page
 
 from accounts.models import User
+from config import pagecache
 
 from .models import Registration, SeatInventory, WaitlistEntry, WorkshopPage
 from .signals import paid_registration_cancelled
@@ -88,7 +90,18 @@ def _seat_update(inventory_id: int, *, only_if_free: bool, **changes) -> bool:
         rows = rows.filter(
             cancelled_at__isnull=True, capacity__gt=F("held") + F("confirmed") + F("offered")
         )
-    return rows.update(**changes) == 1
+    changed = rows.update(**changes) == 1
+    if changed:
+        _seats_changed(inventory_id)
+    return changed
+
+
+def _seats_changed(inventory_id: int) -> None:
+    """Seats left and "sold out" show on public pages: purge the cached pages that show this
+    workshop (config/pagecache), at once and again when the change commits."""
+    workshop = Page.objects.filter(workshoppage__seats__pk=inventory_id).first()
+    if workshop is not None:
+        pagecache.purge_pages_showing(workshop)
 
 
 def _check_open(workshop: WorkshopPage, inventory: SeatInventory, now: datetime) -> None:
@@ -627,7 +640,9 @@ def _sync_capacity(workshop: WorkshopPage, inventory: SeatInventory) -> None:
             inventory.taken,
             inventory.capacity,
         )
-    elif workshop.capacity > inventory.capacity:
+        return
+    _seats_changed(inventory.pk)
+    if workshop.capacity > inventory.capacity:
         _offer_free_seats_after_commit(workshop.pk)
 
 
@@ -659,9 +674,10 @@ def cancel_workshop(*, workshop: WorkshopPage, now: datetime | None = None) -> i
     """
     now = _now(now)
     inventory = inventory_for(workshop)
-    SeatInventory.objects.filter(pk=inventory.pk, cancelled_at__isnull=True).update(
+    if SeatInventory.objects.filter(pk=inventory.pk, cancelled_at__isnull=True).update(
         cancelled_at=now, calendar_sequence=F("calendar_sequence") + 1
-    )
+    ):
+        _seats_changed(inventory.pk)
     told = 0
     for registration_id in list(
         Registration.objects.filter(
