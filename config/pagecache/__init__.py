@@ -38,13 +38,23 @@ with Wagtail's frontend cache backends.
 
 A page that changes with time rather than with an event (a workshop that starts) sets how
 long it may be kept with :func:`cacheable` (``until=``).
+
+Signed-in pages are never stored whole; the parts that are the same for every reader (a
+lesson body) are kept with :func:`cached_fragment`, keyed by the page's live revision.
 """
 
 from .core import (
     cacheable,
+    cached_fragment,
     purge_pages_showing,
     purge_pages_showing_id,
     purge_paths,
 )
 
-__all__ = ["cacheable", "purge_pages_showing", "purge_pages_showing_id", "purge_paths"]
+__all__ = [
+    "cacheable",
+    "cached_fragment",
+    "purge_pages_showing",
+    "purge_pages_showing_id",
+    "purge_paths",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,8 @@ MARK = "page_cache_until"
 # expires or is evicted only makes the pages stored under it unusable, never stale ones usable.
 GENERATION_SECONDS = 7 * 24 * 60 * 60
 SEARCH_PATH = "/search/"
+# Fragments are keyed by what they show (a revision): they need no purge, only room.
+FRAGMENT_SECONDS = 24 * 60 * 60
 
 
 DEFAULTS = {"ENABLED": True, "ALIAS": "pages", "SECONDS": 300, "KEY_PREFIX": "pc"}
@@ -63,6 +65,19 @@ def seconds_to_keep(request: HttpRequest, *, now: datetime | None = None) -> int
     until = getattr(request, MARK)
     left = (until - (now or timezone.now())).total_seconds()
     return max(0, min(int(config()["SECONDS"]), int(left)))
+
+
+def cached_fragment(name: str, *key_parts: object, render: Callable[[], str]) -> str:
+    """``render()``, kept in the page cache under ``name`` and ``key_parts``: for parts of a
+    page that are the same for every reader (a lesson body). The parts must change whenever
+    the fragment does (a page's live revision and publish time): nothing purges fragments."""
+    key = f"{config()['KEY_PREFIX']}:f:{name}:{_digest(repr(key_parts))}"
+    cache = page_cache()
+    html = cache.get(key)
+    if html is None:
+        html = render()
+        cache.set(key, html, timeout=FRAGMENT_SECONDS)
+    return html
 
 
 def purge_paths(paths: Iterable[str], *, full_urls: Iterable[str] = ()) -> None:
