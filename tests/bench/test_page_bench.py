@@ -73,7 +73,7 @@ def gunicorn(transactional_db, tmp_path) -> Iterator[str]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.bench.page_bench_site",
         "DATABASE_URL": database_url,
-        "BENCH_PAGE_CACHE_PREFIX": str(settings.PAGE_CACHE.get("KEY_PREFIX", "pc")),
+        "BENCH_PAGE_CACHE_PREFIX": str(getattr(settings, "PAGE_CACHE", {}).get("KEY_PREFIX", "pc")),
     }
     command = [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}"]
     if GUNICORN_CONF.exists():

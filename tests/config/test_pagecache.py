@@ -13,8 +13,15 @@ from django.utils import timezone
 
 from config import pagecache
 from config.pagecache.middleware import HIT_HEADER, AnonymousPageCacheMiddleware
-from courses.models import CoursePage
-from tests.courses.factories import catalog_page, course_page, learner
+from courses.models import CoursePage, LessonPage
+from tests.courses.factories import (
+    body_sentence,
+    catalog_page,
+    course_page,
+    enrol,
+    learner,
+    lesson_body,
+)
 from tests.home.factories import creator_page, home_page
 from tests.workshops.factories import a_learner, index_page, republish, workshop_page
 from workshops import services as workshop_services
@@ -318,3 +325,24 @@ def test_a_seat_sold_in_a_committed_transaction_shows_at_once(client):
     workshop_services.register_free(learner=a_learner(), workshop=workshop)
 
     assert "Sold out" in fetch(client, workshop.url).content.decode()
+
+
+# Fragments of signed-in pages
+
+
+def test_a_lesson_body_is_kept_per_revision_and_a_new_revision_shows_at_once(client):
+    course = course_page(title="Weekday sourdough", lessons=1)
+    reader = learner()
+    enrol(reader, course)
+    client.force_login(reader)
+    lesson = LessonPage.objects.child_of(course).get(day=0)
+    first = fetch(client, lesson.url).content.decode()
+    assert body_sentence(lesson.title) in first
+    assert fetch(client, lesson.url).content.decode() == first
+
+    lesson.body = lesson_body("Fold the dough four times tonight.")
+    lesson.save_revision().publish()
+
+    html = fetch(client, lesson.url).content.decode()
+    assert "Fold the dough four times tonight." in html
+    assert body_sentence(lesson.title) not in html
