@@ -10,8 +10,9 @@ CDN or a proxy in front caches exactly what this cache does and browsers always 
 
 The cache is Django's cache alias ``settings.PAGE_CACHE["ALIAS"]`` ("pages"): Redis in
 production and tests, a file cache in ``make run`` (the worker's purges must reach the web
-process). The key is the host, scheme, path and query, and the visitor's browser time zone
-(the ``tz`` cookie that ``static/js/site.js`` sets; times are rendered in it).
+process). The key is the host, scheme, path and query, and the values of the cookies in
+``PAGE_CACHE["VARY_ON_COOKIES"]``: the browser's time zone (the ``tz`` cookie that
+``static/js/site.js`` sets; times are rendered in it).
 
 Invalidation is exact and by URL path. Every path has a *generation* token in the cache; a
 stored page carries the token that was current when its rendering *started*, and is served

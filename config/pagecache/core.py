@@ -30,7 +30,13 @@ SEARCH_PATH = "/search/"
 FRAGMENT_SECONDS = 24 * 60 * 60
 
 
-DEFAULTS = {"ENABLED": True, "ALIAS": "pages", "SECONDS": 300, "KEY_PREFIX": "pc"}
+DEFAULTS = {
+    "ENABLED": True,
+    "ALIAS": "pages",
+    "SECONDS": 300,
+    "KEY_PREFIX": "pc",
+    "VARY_ON_COOKIES": [],
+}
 
 
 def config() -> dict[str, Any]:
@@ -49,8 +55,8 @@ def generation_key(path: str) -> str:
     return f"{config()['KEY_PREFIX']}:g:{_digest(path)}"
 
 
-def entry_key(*, host: str, scheme: str, path: str, query: str, zone: str) -> str:
-    return f"{config()['KEY_PREFIX']}:p:{_digest(f'{scheme}|{host}|{path}|{query}|{zone}')}"
+def entry_key(*, host: str, scheme: str, path: str, query: str, cookies: str) -> str:
+    return f"{config()['KEY_PREFIX']}:p:{_digest(f'{scheme}|{host}|{path}|{query}|{cookies}')}"
 
 
 def cacheable(request: HttpRequest, *, until: datetime | None = None) -> None:

@@ -6,9 +6,6 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from accounts.middleware import BROWSER_TIMEZONE_COOKIE
-from accounts.timezones import is_valid_timezone
-
 from . import core
 
 # django.contrib.messages' cookie storage keeps pending messages in this cookie.
@@ -30,13 +27,18 @@ def is_anonymous_request(request: HttpRequest) -> bool:
 
 
 def _entry_key(request: HttpRequest) -> str:
-    zone = request.COOKIES.get(BROWSER_TIMEZONE_COOKIE, "")
+    # The cookies an anonymous page is rendered with (the browser's time zone): one stored
+    # copy per value. Long values are nobody's real zone; they get the default rendering.
+    varying = "|".join(
+        value if len(value := request.COOKIES.get(name, "")) <= 64 else ""
+        for name in core.config()["VARY_ON_COOKIES"]
+    )
     return core.entry_key(
         host=request.get_host(),
         scheme=request.scheme or "",
         path=request.path_info,
         query=request.META.get("QUERY_STRING", ""),
-        zone=zone if is_valid_timezone(zone) else "",
+        cookies=varying,
     )
 
 

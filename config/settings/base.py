@@ -179,7 +179,15 @@ WAGTAILDOCS_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
 # The anonymous page cache (config/pagecache): each environment points CACHES["pages"] at a
 # cache every process shares. SECONDS is the longest a page is kept (and a CDN's s-maxage);
 # purges make it exact before that.
-PAGE_CACHE = {"ENABLED": True, "ALIAS": "pages", "SECONDS": 300, "KEY_PREFIX": "pc"}
+# VARY_ON_COOKIES: cookies an anonymous page is rendered with, one stored copy per value: the
+# browser's time zone (accounts.middleware.BROWSER_TIMEZONE_COOKIE), in which times are shown.
+PAGE_CACHE = {
+    "ENABLED": True,
+    "ALIAS": "pages",
+    "SECONDS": 300,
+    "KEY_PREFIX": "pc",
+    "VARY_ON_COOKIES": ["tz"],
+}
 
 # E-mail
 
@@ -195,7 +203,7 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 # A task is acknowledged only after it ran, and put back if its worker dies mid-task, so a
-# crash never loses work. Tasks must therefore be idempotent (STYLE.md).
+# crash never loses work. Tasks must therefore be idempotent.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -32,7 +32,7 @@ from django.test import Client
 
 from courses.models import LessonPage
 from tests.bench.conftest import record
-from tests.courses.factories import catalog_page, course_page, enrol, learner
+from tests.courses.factories import catalog_page, course_page, enroll, learner
 from tests.workshops.factories import index_page, storefront, workshop_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -122,7 +122,7 @@ def build_site() -> dict[str, str]:
     ]
     reader = learner(email="bench-reader@example.com")
     for course in courses[:5]:
-        enrol(reader, course)
+        enroll(reader, course)
     lesson = LessonPage.objects.child_of(courses[0]).get(day=0)
     return {
         "home": "/",

@@ -18,7 +18,7 @@ from tests.courses.factories import (
     body_sentence,
     catalog_page,
     course_page,
-    enrol,
+    enroll,
     learner,
     lesson_body,
 )
@@ -158,12 +158,12 @@ def test_an_anonymous_button_needs_no_csrf_token_but_a_signed_in_one_does(client
     course = course_page(title="Weekday sourdough")
     client_with_checks = type(client)(enforce_csrf_checks=True)
 
-    anonymous = client_with_checks.post(reverse("courses:enrol", args=[course.pk]))
+    anonymous = client_with_checks.post(reverse("courses:enroll", args=[course.pk]))
     assert anonymous.status_code == 302
     assert anonymous["Location"].startswith(reverse("account_login"))
 
     client_with_checks.force_login(learner())
-    signed_in = client_with_checks.post(reverse("courses:enrol", args=[course.pk]))
+    signed_in = client_with_checks.post(reverse("courses:enroll", args=[course.pk]))
     assert signed_in.status_code == 403
     assert not course.enrollments.exists()
 
@@ -333,7 +333,7 @@ def test_a_seat_sold_in_a_committed_transaction_shows_at_once(client):
 def test_a_lesson_body_is_kept_per_revision_and_a_new_revision_shows_at_once(client):
     course = course_page(title="Weekday sourdough", lessons=1)
     reader = learner()
-    enrol(reader, course)
+    enroll(reader, course)
     client.force_login(reader)
     lesson = LessonPage.objects.child_of(course).get(day=0)
     first = fetch(client, lesson.url).content.decode()
