@@ -1,7 +1,7 @@
 """The price field of a course or workshop in the Wagtail editor: typed in major units.
 
 Creators think in euros and yen, not cents: "19.00" EUR or "1900" JPY is stored as the
-integer count of the currency's minor unit (1900 both times, DESIGN.md #1). The price is
+integer count of the currency's minor unit (1900 both times, architecture.md #1). The price is
 checked against Stripe's minimum charge for its currency (``config.money``): a price Stripe
 would refuse is an editor error, not a course nobody can buy.
 """

@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.db import models
 from django.template.response import TemplateResponse
 from django.utils.cache import patch_cache_control
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalManyToManyField
 from wagtail import blocks
@@ -22,6 +23,7 @@ from wagtail.models import Page
 from wagtail.search import index
 from wagtail.snippets.models import register_snippet
 
+from config import pagecache
 from config.money import CURRENCY_CHOICES, DEFAULT_CURRENCY, PricedMixin
 
 from .blocks import CourseDescriptionBlock, FaqBlock, LessonBodyBlock
@@ -162,6 +164,8 @@ class CoursePage(PricedMixin, Page):
     parent_page_types = ["home.CreatorPage"]
     subpage_types = ["courses.LessonPage"]
     base_form_class = CoursePageForm
+    # Besides its ancestors, the catalog lists it (config/pagecache purges both).
+    page_cache_listed_on = ("courses.CourseIndexPage",)
 
     class Meta:
         verbose_name = _("course")
@@ -192,8 +196,10 @@ class CoursePage(PricedMixin, Page):
 
     def serve(self, request, *args, **kwargs):
         response = super().serve(request, *args, **kwargs)
-        if not self.is_free:
-            # Paid content (docs/architecture.md, invariant 7): no shared cache keeps a copy.
+        if request.user.is_authenticated:
+            # A learner's own enrolment and progress (docs/architecture.md, invariant 7): no
+            # shared cache, no stored copy. Every anonymous visitor sees the same page, which
+            # may be cached.
             patch_cache_control(response, private=True, no_store=True)
         return response
 
@@ -259,7 +265,8 @@ class LessonPage(Page):
         from . import selectors
 
         context = super().get_context(request, *args, **kwargs)
-        course = CoursePage.objects.get(path=self.path[: -self.steplen])
+        # Title and URL only: the course's own StreamFields are not shown here.
+        course = CoursePage.objects.defer_streamfields().get(path=self.path[: -self.steplen])
         lessons = list(course.lessons().defer_streamfields())
         position = next((i for i, lesson in enumerate(lessons) if lesson.pk == self.pk), None)
         if getattr(request, "is_preview", False):
@@ -271,6 +278,9 @@ class LessonPage(Page):
         if access.enrollment is not None and access.allowed:
             progress = selectors.progress_for([access.enrollment])[0]
         context.update(
+            lesson_body=self._body_html(preview=getattr(request, "is_preview", False))
+            if access.allowed
+            else "",
             course=course,
             access=access,
             progress=progress,
@@ -285,6 +295,23 @@ class LessonPage(Page):
             lesson_count=len(lessons),
         )
         return context
+
+    def _body_html(self, *, preview: bool) -> str:
+        """The body, the same for every reader: rendered once per published revision (a
+        draft in the admin's preview is rendered as it is)."""
+
+        def render() -> str:
+            return format_html_join("", "{}", ((block.render(),) for block in self.body))
+
+        if preview or self.live_revision_id is None or self.last_published_at is None:
+            return render()
+        return pagecache.cached_fragment(
+            "lesson-body",
+            self.pk,
+            self.live_revision_id,
+            self.last_published_at.isoformat(),
+            render=render,
+        )
 
 
 class Enrollment(models.Model):

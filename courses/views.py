@@ -16,6 +16,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from config.pagecache.views import csrf_when_signed_in
+
 from . import selectors, services
 from .models import CoursePage, Enrollment, LessonPage
 
@@ -60,6 +62,7 @@ def _next_url(request: HttpRequest, default: str) -> str:
     return default
 
 
+@csrf_when_signed_in
 @require_POST
 def enroll(request: HttpRequest, course_id: int) -> HttpResponse:
     """Enrol the signed-in learner in a free course (paid ones go through checkout)."""

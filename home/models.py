@@ -49,6 +49,24 @@ class HomePage(Page):
     ]
     max_count = 1
 
+    def route(self, request, path_components):
+        """Find a page below the home page by its URL path in one query, then its specific
+        page in one more, instead of Wagtail's walk (a child by slug, then its specific page,
+        for every path component: six queries for a lesson). The same page as the walk: no
+        page of ours routes its own sub-paths, and the found page's own ``route`` still
+        decides (a page that isn't live is a 404). Anything else falls back to the walk."""
+        if not path_components:
+            return super().route(request, path_components)
+        url_path = f"{self.url_path}{'/'.join(path_components)}/"
+        target = (
+            Page.objects.filter(url_path=url_path, path__startswith=self.path)
+            .only("id", "content_type")
+            .first()
+        )
+        if target is None:
+            return super().route(request, path_components)
+        return target.specific.route(request, [])
+
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
         context["creators"] = (
@@ -115,6 +133,8 @@ class CreatorPage(Page):
 
     parent_page_types = ["home.HomePage"]
     subpage_types = ["courses.CoursePage", "workshops.WorkshopPage"]
+    # The catalog and the workshop list name the storefront in their creator filter.
+    page_cache_listed_on = ("courses.CourseIndexPage", "workshops.WorkshopIndexPage")
 
     class Meta:
         verbose_name = _("creator storefront")

@@ -3,6 +3,7 @@ from django.core.paginator import Paginator
 from django.template.response import TemplateResponse
 from wagtail.models import Page
 
+from config import pagecache
 from courses import selectors as course_selectors
 from workshops import selectors as workshop_selectors
 
@@ -12,6 +13,9 @@ DASHBOARD_COURSES_PER_PAGE = 20
 
 def search(request):
     query = request.GET.get("query", "").strip()
+    if not query:
+        # The empty search form is the same for everyone; results are not kept.
+        pagecache.cacheable(request)
     results = (
         Page.objects.live().public().specific().search(query) if query else Page.objects.none()
     )

@@ -280,7 +280,7 @@ def create_code(
         )
     if item is not None:
         item = item.specific
-        # Isolation (DESIGN.md #9): a creator's codes apply to their own items only.
+        # Isolation (architecture.md #9): a creator's codes apply to their own items only.
         if not isinstance(item, CoursePage | WorkshopPage) or not item.path.startswith(
             storefront.path
         ):

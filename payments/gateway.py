@@ -24,7 +24,7 @@ class CalledInsideTransaction(RuntimeError):
 
     A transaction open across a network call keeps every row it locked or wrote locked for as
     long as Stripe takes (seconds, with retries), so other buyers, webhooks and workers queue
-    behind it (DESIGN.md invariant 11). Commit first, call Stripe, then record the result; the
+    behind it (architecture.md #11). Commit first, call Stripe, then record the result; the
     idempotency keys make a retry after a crash safe.
     """
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.pagecache.views import csrf_when_signed_in
 from courses.models import CoursePage
 from workshops.models import WorkshopPage
 
@@ -21,6 +22,7 @@ from .models import Order
 logger = logging.getLogger(__name__)
 
 
+@csrf_when_signed_in
 @require_http_methods(["GET", "POST"])
 @login_required
 def buy_course(request, course_id: int):
@@ -36,6 +38,7 @@ def buy_course(request, course_id: int):
     )
 
 
+@csrf_when_signed_in
 @require_http_methods(["GET", "POST"])
 @login_required
 def buy_workshop(request, workshop_id: int):

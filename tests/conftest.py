@@ -68,3 +68,18 @@ def _empty_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _own_page_cache(settings):
+    """Each test has its own page-cache keys in the shared Redis: the test database is rolled
+    back between tests, a cached page would not be."""
+    import uuid
+
+    settings.PAGE_CACHE = {**settings.PAGE_CACHE, "KEY_PREFIX": f"pc-test-{uuid.uuid4().hex}"}
+
+
+@pytest.fixture
+def page_cache_off(settings):
+    """For the query-count tests: they measure rendering a page, not serving a stored copy."""
+    settings.PAGE_CACHE = {**settings.PAGE_CACHE, "ENABLED": False}

@@ -25,6 +25,7 @@ from wagtail.models import Page
 from wagtail.search import index
 
 from accounts.timezones import validate_timezone
+from config import pagecache
 from config.money import CURRENCY_CHOICES, DEFAULT_CURRENCY, PricedMixin
 
 from .blocks import WorkshopDescriptionBlock
@@ -44,7 +45,7 @@ class WorkshopIndexPage(Page):
     max_count = 1
 
     def get_context(self, request, *args, **kwargs):
-        from .selectors import workshop_cards, workshop_listing
+        from .selectors import next_listing_change, workshop_cards, workshop_listing
 
         context = super().get_context(request, *args, **kwargs)
         show_past = request.GET.get("archive") == "1"
@@ -55,6 +56,8 @@ class WorkshopIndexPage(Page):
             request.GET.get("page")
         )
         query = {"archive": "1" if show_past else "", "topic": topic, "creator": creator}
+        # Upcoming workshops move to the archive when they end, by themselves.
+        pagecache.cacheable(request, until=next_listing_change())
         context.update(
             cards=workshop_cards(page_obj.object_list),
             page_obj=page_obj,
@@ -148,6 +151,8 @@ class WorkshopPage(PricedMixin, Page):
     parent_page_types = ["home.CreatorPage"]
     subpage_types: list[str] = []
     base_form_class = WorkshopPageForm
+    # Besides its ancestors, the workshop list shows it (config/pagecache purges both).
+    page_cache_listed_on = ("workshops.WorkshopIndexPage",)
 
     class Meta:
         verbose_name = _("workshop")
@@ -180,10 +185,18 @@ class WorkshopPage(PricedMixin, Page):
         return context
 
     def serve(self, request, *args, **kwargs):
+        from .selectors import next_change_of_state
+
         response = super().serve(request, *args, **kwargs)
-        # The page carries per-user private links (join, recording, waitlist claim): no shared
-        # cache and no browser history copy may keep them (docs/architecture.md, invariant 7).
-        patch_cache_control(response, private=True, no_store=True)
+        if request.user.is_authenticated:
+            # The page carries per-user private links (join, recording, waitlist claim): no
+            # shared cache and no browser history copy may keep them (docs/architecture.md,
+            # invariant 7).
+            patch_cache_control(response, private=True, no_store=True)
+        else:
+            # The same for every anonymous visitor until it starts or ends by itself; seat
+            # changes purge it (workshops.services).
+            pagecache.cacheable(request, until=next_change_of_state(self))
         return response
 
     @property

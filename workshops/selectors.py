@@ -5,7 +5,16 @@ a learner's workshops for the dashboard. Access is decided here, on the server, 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Func, Q, QuerySet
+from django.db.models import (
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Func,
+    Min,
+    Q,
+    QuerySet,
+)
 from django.urls import reverse
 from django.utils import timezone
 from taggit.models import Tag
@@ -93,6 +102,25 @@ def workshop_listing(
         .order_by("name")
     )
     return WorkshopListing(workshops=workshops, topics=topics, creators=creators)
+
+
+def next_change_of_state(workshop: WorkshopPage, now: datetime | None = None) -> datetime | None:
+    """When the workshop's public page changes by itself: it starts (registration closes),
+    then it ends. None once it has ended. (For the page cache: config/pagecache.)"""
+    now = now or timezone.now()
+    return next((moment for moment in (workshop.starts_at, workshop.ends_at) if moment > now), None)
+
+
+def next_listing_change(now: datetime | None = None) -> datetime | None:
+    """When the workshop list changes by itself: the next start or end of a live workshop."""
+    now = now or timezone.now()
+    moments = (
+        WorkshopPage.objects.live()
+        .annotate(ends=ends_at_expression())
+        .filter(ends__gt=now)
+        .aggregate(next_start=Min("starts_at", filter=Q(starts_at__gt=now)), next_end=Min("ends"))
+    )
+    return min((moment for moment in moments.values() if moment is not None), default=None)
 
 
 def _creators(workshops: QuerySet[WorkshopPage]) -> QuerySet[Page]:

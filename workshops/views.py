@@ -13,6 +13,8 @@ from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.pagecache.views import csrf_when_signed_in
+
 from . import services
 from .calendar import build_invite
 from .models import Registration, WaitlistEntry, WorkshopPage
@@ -45,7 +47,9 @@ def learner_action(view):
             messages.error(request, str(error))
             return _back_to(workshop)
 
-    return wrapper
+    # The anonymous path above only sends the visitor to sign in: the cached page's form has
+    # no CSRF token for them (config/pagecache).
+    return csrf_when_signed_in(wrapper)
 
 
 @learner_action

@@ -25,6 +25,8 @@ INSTALLED_APPS = [
     "courses",
     "workshops",
     "payments",
+    # The anonymous page cache and its purges (config/pagecache); every app may call it.
+    "config.pagecache",
     # Wagtail
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -60,6 +62,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Early: a hit skips the session, CSRF, auth and the page routing altogether.
+    "config.pagecache.middleware.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -171,6 +175,19 @@ WAGTAILADMIN_BASE_URL = SITE_URL
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "key", "odt", "pdf", "pptx", "rtf", "txt", "xlsx", "zip"]
 WAGTAILDOCS_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
+
+# The anonymous page cache (config/pagecache): each environment points CACHES["pages"] at a
+# cache every process shares. SECONDS is the longest a page is kept (and a CDN's s-maxage);
+# purges make it exact before that.
+# VARY_ON_COOKIES: cookies an anonymous page is rendered with, one stored copy per value: the
+# browser's time zone (accounts.middleware.BROWSER_TIMEZONE_COOKIE), in which times are shown.
+PAGE_CACHE = {
+    "ENABLED": True,
+    "ALIAS": "pages",
+    "SECONDS": 300,
+    "KEY_PREFIX": "pc",
+    "VARY_ON_COOKIES": ["tz"],
+}
 
 # E-mail
 

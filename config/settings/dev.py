@@ -43,7 +43,14 @@ EMAIL_FILE_PATH = VAR_DIR / "mail"
 # Plain storage: `make run` doesn't run collectstatic.
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Files: the worker's purges (a seat sold by a webhook task) must reach the web process.
+    "pages": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": VAR_DIR / "cache" / "pages",
+    },
+}
 
 # The loopback Stripe emulator that `make run` starts (payments/emulator).
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="http://127.0.0.1:12111")

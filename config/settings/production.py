@@ -21,8 +21,21 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 REDIS_URL = env("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+    "pages": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
 }
+PAGE_CACHE = {**PAGE_CACHE, "SECONDS": env.int("PAGE_CACHE_SECONDS", default=300)}
+# A caching proxy or CDN in front (Varnish, nginx, Squid): the page cache's purges are sent to
+# it too, through Wagtail's frontend cache backends. Cloudflare, CloudFront or Azure: set
+# WAGTAILFRONTENDCACHE in a settings module of your own (Wagtail's docs list their options).
+_frontend_purge_url = env("FRONTEND_CACHE_PURGE_URL", default="")
+if _frontend_purge_url:
+    WAGTAILFRONTENDCACHE = {
+        "default": {
+            "BACKEND": "wagtail.contrib.frontend_cache.backends.HTTPBackend",
+            "LOCATION": _frontend_purge_url,
+        }
+    }
 
 # E-mail through any SMTP provider, e.g. EMAIL_URL=smtp+tls://user:password@smtp.example.com:587
 _email = env.email_url("EMAIL_URL")

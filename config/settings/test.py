@@ -25,7 +25,11 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_TIMEOUT = 10
 
 # A real cache: allauth's rate limits count in it.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Redis, as in production. Each test gets its own PAGE_CACHE KEY_PREFIX (tests/conftest.py).
+    "pages": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+}
 
 CELERY_BROKER_URL = REDIS_URL
 # Unit tests run tasks in-process; the tests that need a real worker switch this off (and their

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from wagtail.models import Page
 
 from accounts.models import User
+from config import pagecache
 from courses import selectors as course_selectors
 from courses.models import CoursePage, Enrollment
 from home.models import REVIEW_BODY_MAX_LENGTH, Review
@@ -85,7 +86,7 @@ def write_review(
         if review is None:
             try:
                 with transaction.atomic():
-                    return Review.objects.create(
+                    review = Review.objects.create(
                         page_id=page.pk,
                         author=author,
                         rating=rating,
@@ -93,6 +94,8 @@ def write_review(
                         created_at=now,
                         updated_at=now,
                     )
+                pagecache.purge_pages_showing_id(page.pk)
+                return review
             except IntegrityError:
                 # A double submit: the other request made it first; edit that one.
                 review = Review.objects.select_for_update().get(page_id=page.pk, author=author)
@@ -102,6 +105,7 @@ def write_review(
         review.body = body
         review.updated_at = now
         review.save(update_fields=["rating", "body", "updated_at"])
+        pagecache.purge_pages_showing_id(page.pk)
     return review
 
 
@@ -119,6 +123,7 @@ def reply(*, user: User, review: Review, text: str, now: datetime | None = None)
     review.reply = _check_text(text)
     review.replied_at = _now(now) if review.reply else None
     review.save(update_fields=["reply", "replied_at"])
+    pagecache.purge_pages_showing_id(review.page_id)
     return review
 
 
@@ -132,6 +137,8 @@ def set_hidden(*, user: User, review: Review, hidden: bool, now: datetime | None
     review.moderated_by = user
     review.moderated_at = _now(now)
     review.save(update_fields=["status", "moderated_by", "moderated_at"])
+    # The average and the latest reviews are on the cached public page.
+    pagecache.purge_pages_showing_id(review.page_id)
     return review
 
 
@@ -143,4 +150,6 @@ def remove(*, user: User, review: Review, now: datetime | None = None) -> Review
     review.moderated_by = user
     review.moderated_at = _now(now)
     review.save(update_fields=["status", "moderated_by", "moderated_at"])
+    # The average and the latest reviews are on the cached public page.
+    pagecache.purge_pages_showing_id(review.page_id)
     return review

@@ -27,7 +27,7 @@ def start_checkout(
 ) -> CheckoutStart:
     """Where to send a buyer who clicked Buy: Stripe's page for an open order, or the course.
 
-    Three steps, none holding a lock while Stripe answers (DESIGN.md invariant 11): find or
+    Three steps, none holding a lock while Stripe answers (architecture.md #11): find or
     commit the buyer's one pending order, ask Stripe for its session (idempotency key: the
     order), save the session on the order. A double click finds the same pending order (a
     partial unique constraint allows one per buyer and course) and Stripe answers its repeated

@@ -1,4 +1,4 @@
-"""The money ledger (DESIGN.md invariant 12): an order's fee and creator share, and one
+"""The money ledger (docs/architecture.md, invariant 12): an order's fee and creator share, and one
 ``Refund`` row per refund, reconciled with Stripe.
 
 A refund is written first (``requested``, committed), then asked of Stripe outside any

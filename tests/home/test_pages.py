@@ -44,7 +44,7 @@ def test_creator_storefront_shows_the_creator(client):
     assert "Practical SQL" in response.content.decode()
 
 
-def test_home_page_query_count_does_not_grow_with_creators(client):
+def test_home_page_query_count_does_not_grow_with_creators(client, page_cache_off):
     def queries_for_home_page() -> int:
         with CaptureQueriesContext(connection) as captured:
             assert client.get("/").status_code == 200

@@ -1,4 +1,4 @@
-"""No Stripe call while a transaction of ours is open (DESIGN.md invariant 11), and the fixes
+"""No Stripe call while a transaction of ours is open (architecture.md #11), and the fixes
 that rule brought: a double click is one Checkout Session through a partial unique constraint,
 a payment for something already owned goes back once, a refund that arrives first still
 records the payment, a seat given back can no longer be paid."""

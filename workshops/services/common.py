@@ -6,8 +6,10 @@ from datetime import datetime
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from wagtail.models import Page
 
 from accounts.models import User
+from config import pagecache
 from config.queueing import enqueue_on_commit
 
 from ..models import Registration, SeatInventory, WaitlistEntry, WorkshopPage
@@ -65,7 +67,18 @@ def _seat_update(inventory_id: int, *, only_if_free: bool, **changes) -> bool:
     rows = SeatInventory.objects.filter(pk=inventory_id)
     if only_if_free:
         rows = rows.filter(seat_is_free())
-    return rows.update(**changes) == 1
+    changed = rows.update(**changes) == 1
+    if changed:
+        _seats_changed(inventory_id)
+    return changed
+
+
+def _seats_changed(inventory_id: int) -> None:
+    """Seats left and "sold out" show on public pages: purge the cached pages that show this
+    workshop (config/pagecache), at once and again when the change commits."""
+    workshop = Page.objects.filter(workshoppage__seats__pk=inventory_id).first()
+    if workshop is not None:
+        pagecache.purge_pages_showing(workshop)
 
 
 def _check_open(workshop: WorkshopPage, inventory: SeatInventory, now: datetime) -> None:

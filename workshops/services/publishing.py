@@ -9,7 +9,13 @@ from django.db.models.functions import Least
 
 from ..models import Registration, SeatInventory, WaitlistEntry, WorkshopPage
 from ..rules import OFFER_CLOSES_BEFORE_START
-from .common import _email_after_commit, _now, _offer_free_seats_after_commit, inventory_for
+from .common import (
+    _email_after_commit,
+    _now,
+    _offer_free_seats_after_commit,
+    _seats_changed,
+    inventory_for,
+)
 from .seats import _cancel
 from .waitlist import _end_offer
 
@@ -69,7 +75,9 @@ def _sync_capacity(workshop: WorkshopPage, inventory: SeatInventory) -> None:
             inventory.taken,
             inventory.capacity,
         )
-    elif workshop.capacity > inventory.capacity:
+        return
+    _seats_changed(inventory.pk)
+    if workshop.capacity > inventory.capacity:
         _offer_free_seats_after_commit(workshop.pk)
 
 
@@ -101,9 +109,10 @@ def cancel_workshop(*, workshop: WorkshopPage, now: datetime | None = None) -> i
     """
     now = _now(now)
     inventory = inventory_for(workshop)
-    SeatInventory.objects.filter(pk=inventory.pk, cancelled_at__isnull=True).update(
+    if SeatInventory.objects.filter(pk=inventory.pk, cancelled_at__isnull=True).update(
         cancelled_at=now, calendar_sequence=F("calendar_sequence") + 1
-    )
+    ):
+        _seats_changed(inventory.pk)
     told = 0
     for registration_id in list(
         Registration.objects.filter(

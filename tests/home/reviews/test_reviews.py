@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from config.pagecache.middleware import HIT_HEADER
 from courses import services as course_services
 from courses.models import CoursePage
 from home.models import Review
@@ -211,3 +212,21 @@ def _reviewed_course_more(course) -> None:
         person = learner(email=f"m{n}@example.com")
         complete(enroll(person, course), course, 2)
         services.write_review(author=person, page=course, rating=3)
+
+
+def test_a_new_review_and_a_hidden_one_show_on_the_cached_public_page_at_once(maya, course):
+    anonymous = Client()
+    for _ in range(3):  # the path's token, then the stored page, then a hit
+        response = anonymous.get(course.url)
+    assert response[HIT_HEADER] == "hit"
+    assert "No reviews yet." in response.content.decode()
+    bea = learner(email="bea@example.com", first_name="Bea")
+    complete(enroll(bea, course), course, 2)
+
+    review = services.write_review(author=bea, page=course, rating=5, body="Proofing explained")
+
+    html = anonymous.get(course.url).content.decode()
+    assert "Proofing explained" in html
+    assert "No reviews yet." not in html
+    services.set_hidden(user=maya, review=review, hidden=True)
+    assert "Proofing explained" not in anonymous.get(course.url).content.decode()
