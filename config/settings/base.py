@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "courses",
     "workshops",
     "payments",
+    "ops",
     # Wagtail
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -58,6 +59,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later log line carries the request id; probes skip everything after.
+    "ops.middleware.RequestIdMiddleware",
+    "ops.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -154,10 +158,54 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# Uploads on S3-compatible object storage when a bucket is named (docs/deploy.md), so that every
+# web machine and worker sees the same files. Two kinds of file, two storages on one bucket:
+# - private (the default storage): documents (a lesson's downloads) and original images. Never
+#   public; a document is handed out by Wagtail's serve view after the access check
+#   (courses/wagtail_hooks.py) as a redirect to a presigned URL that works for a short while.
+# - public: image renditions, the only images pages and e-mails show, with long cache lifetimes
+#   (a rendition's file name changes whenever its image or filter does).
+AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
+if AWS_STORAGE_BUCKET_NAME:
+    _s3: dict[str, Any] = {
+        "bucket_name": AWS_STORAGE_BUCKET_NAME,
+        # Empty for AWS itself; the API URL of any other S3-compatible service (or moto).
+        "endpoint_url": env("AWS_S3_ENDPOINT_URL", default="") or None,
+        "region_name": env("AWS_S3_REGION_NAME", default="") or None,
+        # Unset: boto3 finds credentials itself (instance role, ~/.aws, AWS_* variables).
+        "access_key": env("AWS_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env("AWS_SECRET_ACCESS_KEY", default="") or None,
+        "file_overwrite": False,
+    }
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            **_s3,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=120),
+        },
+    }
+    STORAGES["public_media"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            **_s3,
+            # Empty when the bucket refuses ACLs (S3's "bucket owner enforced"): then make the
+            # prefix public with a bucket policy instead (docs/deploy.md).
+            "default_acl": env("AWS_PUBLIC_MEDIA_ACL", default="public-read") or None,
+            "querystring_auth": False,
+            # A CDN or the bucket's own public host name for rendition URLs, if not the API's.
+            "custom_domain": env("AWS_S3_CUSTOM_DOMAIN", default="") or None,
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+        },
+    }
+    WAGTAILIMAGES_RENDITION_STORAGE = "public_media"
+    WAGTAILDOCS_SERVE_METHOD = "redirect"
 
 # Wagtail's page editor posts many fields for long StreamFields.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
@@ -239,8 +287,11 @@ DEFAULT_LESSON_SEND_HOUR = 8
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"context": {"()": "ops.logs.ContextFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["context"]}
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
         "django.request": {"level": "ERROR"},
