@@ -1,6 +1,9 @@
 """/healthz and /readyz against the real database, Redis broker and storage; the staff's status
 page with a real Celery worker."""
 
+from datetime import timedelta
+from typing import cast
+
 import pytest
 from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
@@ -8,10 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from accounts.models import User
 from config.celery import app as celery_app
 from ops import health
 from tests.accounts.factories import UserFactory
 from tests.courses.dispatch_helpers import celery_worker, free_port
+from tests.studio.factories import with_admin_access
 
 pytestmark = pytest.mark.django_db
 
@@ -104,9 +109,7 @@ STATUS = reverse("ops_system_status")
 
 
 def test_only_staff_see_the_system_status(client):
-    creator = UserFactory(email="creator@example.com", is_staff=False, is_superuser=False)
-    from tests.studio.factories import with_admin_access
-
+    creator = cast(User, UserFactory(email="creator@example.com", is_staff=False))
     client.force_login(with_admin_access(creator))
     assert client.get(STATUS).status_code in {302, 403}
 
@@ -119,7 +122,7 @@ def test_staff_see_a_live_worker_and_beats_last_run(client, tmp_path):
         name="dispatch-due-lessons",
         task="courses.tasks.dispatch_due_lessons",
         interval=every_minute,
-        last_run_at=timezone.now() - timezone.timedelta(seconds=42),
+        last_run_at=timezone.now() - timedelta(seconds=42),
         total_run_count=7,
     )
 
