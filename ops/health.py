@@ -57,8 +57,13 @@ def check_broker() -> str:
 
 
 def check_storage() -> str:
-    # One HEAD (S3) or stat (filesystem): proves the bucket answers and our credentials work.
-    default_storage.exists("ops/readyz-probe")
+    bucket = getattr(default_storage, "bucket", None)
+    if bucket is not None:
+        # S3: one HEAD on the bucket proves it exists and our credentials may use it (a HEAD on
+        # a missing key would answer 404 for a missing bucket too).
+        bucket.meta.client.head_bucket(Bucket=bucket.name)
+    else:
+        default_storage.exists("ops/readyz-probe")
     return "ok"
 
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import environ
 
+from config.storage import s3_storages
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Runtime files of the local setup: the SQLite database, Celery's queue folder, e-mails.
 VAR_DIR = BASE_DIR / "var"
@@ -163,47 +165,23 @@ STORAGES: dict[str, dict[str, Any]] = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-# Uploads on S3-compatible object storage when a bucket is named (docs/deploy.md), so that every
-# web machine and worker sees the same files. Two kinds of file, two storages on one bucket:
-# - private (the default storage): documents (a lesson's downloads) and original images. Never
-#   public; a document is handed out by Wagtail's serve view after the access check
-#   (courses/wagtail_hooks.py) as a redirect to a presigned URL that works for a short while.
-# - public: image renditions, the only images pages and e-mails show, with long cache lifetimes
-#   (a rendition's file name changes whenever its image or filter does).
+# Uploads on S3-compatible object storage when a bucket is named, so that every web machine and
+# worker sees the same files: documents private (presigned URLs after the access check), image
+# renditions public (config/storage.py). Without a bucket, the local MEDIA_ROOT.
 AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
 if AWS_STORAGE_BUCKET_NAME:
-    _s3: dict[str, Any] = {
-        "bucket_name": AWS_STORAGE_BUCKET_NAME,
-        # Empty for AWS itself; the API URL of any other S3-compatible service (or moto).
-        "endpoint_url": env("AWS_S3_ENDPOINT_URL", default="") or None,
-        "region_name": env("AWS_S3_REGION_NAME", default="") or None,
-        # Unset: boto3 finds credentials itself (instance role, ~/.aws, AWS_* variables).
-        "access_key": env("AWS_ACCESS_KEY_ID", default="") or None,
-        "secret_key": env("AWS_SECRET_ACCESS_KEY", default="") or None,
-        "file_overwrite": False,
-    }
-    STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            **_s3,
-            "default_acl": "private",
-            "querystring_auth": True,
-            "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=120),
-        },
-    }
-    STORAGES["public_media"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            **_s3,
-            # Empty when the bucket refuses ACLs (S3's "bucket owner enforced"): then make the
-            # prefix public with a bucket policy instead (docs/deploy.md).
-            "default_acl": env("AWS_PUBLIC_MEDIA_ACL", default="public-read") or None,
-            "querystring_auth": False,
-            # A CDN or the bucket's own public host name for rendition URLs, if not the API's.
-            "custom_domain": env("AWS_S3_CUSTOM_DOMAIN", default="") or None,
-            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
-        },
-    }
+    STORAGES.update(
+        s3_storages(
+            bucket=AWS_STORAGE_BUCKET_NAME,
+            endpoint_url=env("AWS_S3_ENDPOINT_URL", default=""),
+            region=env("AWS_S3_REGION_NAME", default=""),
+            access_key=env("AWS_ACCESS_KEY_ID", default=""),
+            secret_key=env("AWS_SECRET_ACCESS_KEY", default=""),
+            querystring_expire=env.int("AWS_QUERYSTRING_EXPIRE", default=120),
+            public_acl=env("AWS_PUBLIC_MEDIA_ACL", default="public-read"),
+            custom_domain=env("AWS_S3_CUSTOM_DOMAIN", default=""),
+        )
+    )
     WAGTAILIMAGES_RENDITION_STORAGE = "public_media"
     WAGTAILDOCS_SERVE_METHOD = "redirect"
 
