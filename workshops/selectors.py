@@ -12,7 +12,7 @@ from taggit.models import Tag
 from wagtail.models import Page
 
 from .models import Registration, SeatInventory, WaitlistEntry, WorkshopPage
-from .services import JOIN_LINK_OPENS_BEFORE, cancellation_deadline, join_link_open
+from .rules import JOIN_LINK_OPENS_BEFORE, cancellation_deadline, join_link_open
 from .tokens import claim_token
 
 # How many past workshops the dashboard lists.
