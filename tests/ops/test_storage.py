@@ -14,7 +14,7 @@ from wagtail.documents.models import Document
 
 from config.storage import PUBLIC_CACHE_CONTROL, s3_storages
 from tests.config.test_production_settings import PROJECT_DIR
-from tests.courses.factories import course_page, enrol, learner, lesson_page
+from tests.courses.factories import course_page, enroll, learner, lesson_page
 
 from .s3 import S3Server, http_get, moto_server
 
@@ -93,7 +93,7 @@ def test_a_reader_is_redirected_to_a_short_lived_signed_url(client, on_s3):
     course = course_page(lessons=1)
     document = offered_by_lesson(course, day=0)
     reader = learner()
-    enrol(reader, course)
+    enroll(reader, course)
     client.force_login(reader)
 
     response = client.get(document.url)
