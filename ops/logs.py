@@ -4,12 +4,13 @@
 line (production) can be followed back to its request or Celery task.
 """
 
+import hashlib
 import logging
 import time
 
 from celery import current_task
 from django.core.cache import cache
-from django.utils.functional import empty
+from django.utils.functional import LazyObject, empty
 
 from .context import current_request
 
@@ -27,11 +28,12 @@ class ContextFilter(logging.Filter):
 def _user_id_if_known(request: object) -> int | None:
     # Only a user that the request already loaded: a log call must never query the database
     # (it may be logging that the database is down).
-    lazy_user = getattr(request, "user", None)
-    wrapped = getattr(lazy_user, "_wrapped", empty)
-    if wrapped is empty or not getattr(wrapped, "is_authenticated", False):
+    user = getattr(request, "user", None)
+    if isinstance(user, LazyObject):
+        user = user._wrapped
+    if user is None or user is empty or not getattr(user, "is_authenticated", False):
         return None
-    return getattr(wrapped, "pk", None)
+    return getattr(user, "pk", None)
 
 
 class RateLimitFilter(logging.Filter):
@@ -47,7 +49,9 @@ class RateLimitFilter(logging.Filter):
         self._last_sent: dict[str, float] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        key = f"ops:mail-admins:{record.name}:{hash(str(record.msg)) & 0xFFFFFFFF:x}"
+        # A stable digest (not hash(), which differs between processes) of the message template.
+        kind = hashlib.blake2b(f"{record.name}:{record.msg}".encode(), digest_size=8).hexdigest()
+        key = f"ops:mail-admins:{kind}"
         try:
             return bool(cache.add(key, 1, timeout=self.seconds))
         except Exception:  # the cache may be what is failing
