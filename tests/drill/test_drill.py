@@ -2,6 +2,7 @@
 SIGKILLed and restarted; every check of ``make drill`` must pass (about 3 minutes once the
 drill's database template exists; the first run also migrates and seeds it)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -45,5 +46,12 @@ def test_the_short_drill_passes(tmp_path):
 
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     assert "DRILL PASSED" in result.stdout
-    assert "upload web1 -> web2             True" in result.stdout
-    assert "SIGKILLed web1" in result.stdout
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["kill"]["web1_back_after_s"] > 0
+    assert report["upload_through_web1_read_through_web2"] is True
+    assert report["5xx"]["unexplained"] == []
+    assert report["state"]["paid_orders_not_enrolled_once"] == []
+    assert report["state"]["oversold_workshops"] == []
+    assert report["state"]["pending_due"] == 0
+    assert report["spike"]["arrived"] == 200
+    assert report["pages"]["lesson page"]["requests"] > 0
