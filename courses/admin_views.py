@@ -1,6 +1,6 @@
 """Staff views in the Wagtail admin: enrolments and lesson deliveries, and retrying a failed one.
 
-Both listings are read-only: these rows change only through services (DESIGN.md, STYLE.md), so
+Both listings are read-only: these rows change only through services (docs/architecture.md), so
 the admin offers no add, edit or delete, and the one action, "retry", calls
 ``services.retry_delivery``. Access follows Django permissions: the "view" permission shows a
 listing and "change lesson delivery" allows a retry (superusers have both).

@@ -1,7 +1,7 @@
 """The learner's actions on the site: enrol, mark a lesson complete, pause and resume.
 
 Each view checks who may act, hands the change to a service and redirects back with a message.
-Refusals are a 4xx page that says why, and change nothing (DESIGN.md invariant 8).
+Refusals are a 4xx page that says why, and change nothing (docs/architecture.md, invariant 8).
 """
 
 from django.contrib import messages

@@ -15,7 +15,7 @@ The package is split by subject: ``checkout`` (start and close a Checkout Sessio
 apply Stripe events), ``refunds``; shared helpers in ``common``. Callers import the public
 names from here: ``from payments import services``.
 
-Stripe's webhooks are the source of truth (DESIGN.md invariant 4). Every state change locks the
+Stripe's webhooks are the source of truth (architecture.md #4). Every state change locks the
 order row, re-checks its state and returns quietly when the change already happened, so events
 may arrive in any order and any number of times.
 """

@@ -3,7 +3,7 @@
 Seats are counted in one ``SeatInventory`` row per workshop. Taking a seat is a conditional
 ``UPDATE ... SET held = held + 1 WHERE capacity > held + confirmed + offered``: PostgreSQL
 locks the row and re-checks the condition, so two buyers of the last seat cannot both get it,
-and the table's CHECK constraint refuses any write that would oversell (DESIGN.md invariant 3).
+and the table's CHECK constraint refuses any write that would oversell (architecture.md #3).
 
 A registration changes state only under its row lock, after re-checking that state, so a hold
 released by expiry, by a webhook and by the sweeper at once frees its seat exactly once.
@@ -29,7 +29,15 @@ from ..rules import (
     join_link_open,
     offer_deadline,
 )
-from .common import CANCELLED, SOLD_OUT, STARTED, SoldOut, WorkshopError, inventory_for
+from .common import (
+    CANCELLED,
+    SOLD_OUT,
+    STARTED,
+    SoldOut,
+    WorkshopError,
+    inventory_for,
+    seat_is_free,
+)
 from .publishing import cancel_workshop, sync_published_workshop
 from .reminders import send_due_reminders
 from .seats import (
@@ -79,6 +87,7 @@ __all__ = [
     "register_free",
     "release_expired_holds",
     "release_hold",
+    "seat_is_free",
     "send_due_reminders",
     "sync_published_workshop",
 ]

@@ -187,7 +187,7 @@ def _cancel(registration_id: int, *, now: datetime, by_creator: bool) -> tuple[R
             **{counter: F(counter) - 1},
         )
         if registration.paid and counter == "confirmed":
-            # payments listens and refunds; workshops never imports payments (DESIGN.md).
+            # payments listens and refunds; workshops never imports payments (docs/architecture.md).
             transaction.on_commit(
                 lambda: paid_registration_cancelled.send(
                     sender=Registration, registration_id=registration_id
