@@ -27,7 +27,6 @@ INSTALLED_APPS = [
     "courses",
     "workshops",
     "payments",
-    "ops",
     # Wagtail
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -62,8 +61,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: every later log line carries the request id; probes skip everything after.
-    "ops.middleware.RequestIdMiddleware",
-    "ops.middleware.HealthCheckMiddleware",
+    "config.middleware.RequestIdMiddleware",
+    "config.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -265,7 +264,7 @@ DEFAULT_LESSON_SEND_HOUR = 8
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "ops.logs.ContextFilter"}},
+    "filters": {"context": {"()": "config.logs.ContextFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["context"]}

@@ -59,7 +59,7 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # Logs: one JSON object per line on stderr, with the request id, user id and Celery task id
-# (ops/logs.py), for the platform's log collector. Celery keeps this configuration instead of
+# (config/logs.py), for the platform's log collector. Celery keeps this configuration instead of
 # installing its own handlers.
 LOGGING["formatters"]["json"] = {
     "()": "pythonjsonlogger.json.JsonFormatter",
@@ -87,7 +87,7 @@ if SENTRY_DSN:
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
     )
 elif ADMINS:
-    LOGGING["filters"]["mail_rate_limit"] = {"()": "ops.logs.RateLimitFilter", "seconds": 300}
+    LOGGING["filters"]["mail_rate_limit"] = {"()": "config.logs.RateLimitFilter", "seconds": 300}
     LOGGING["handlers"]["mail_admins"] = {
         "class": "django.utils.log.AdminEmailHandler",
         "level": "ERROR",

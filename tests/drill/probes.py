@@ -18,9 +18,9 @@ from accounts.models import User
 from courses.emails import build_lesson_email
 from courses.models import CoursePage, Enrollment, LessonDelivery
 from payments.models import Order
-from tests.courses.dispatch_bulk import build_outbox
-from tests.courses.dispatch_factories import course as new_course
-from tests.courses.dispatch_factories import lesson as new_lesson
+from tests.bench.dispatch_bulk import build_outbox
+from tests.courses.factories import course as new_course
+from tests.courses.factories import lesson as new_lesson
 from workshops.models import Registration, SeatInventory, WorkshopPage
 
 UNSENT = ["pending", "sending"]

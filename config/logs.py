@@ -2,17 +2,33 @@
 
 ``ContextFilter`` adds ``request_id``, ``user_id`` and ``task_id`` to every record, so a JSON log
 line (production) can be followed back to its request or Celery task.
+
+The request id comes from the proxy's ``X-Request-ID`` when it sends a sane one (so one id
+follows a request through the proxy's and our logs), otherwise we make one. It is echoed on
+every response.
 """
 
 import hashlib
 import logging
+import re
 import time
+import uuid
+from contextvars import ContextVar
 
 from celery import current_task
 from django.core.cache import cache
+from django.http import HttpRequest
 from django.utils.functional import LazyObject, empty
 
-from .context import current_request
+REQUEST_ID_HEADER = "X-Request-ID"
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+current_request: ContextVar[HttpRequest | None] = ContextVar("current_request", default=None)
+
+
+def request_id_for(request: HttpRequest) -> str:
+    offered = request.headers.get(REQUEST_ID_HEADER, "")
+    return offered if _SANE_REQUEST_ID.match(offered) else uuid.uuid4().hex
 
 
 class ContextFilter(logging.Filter):

@@ -7,7 +7,7 @@ import logging
 import pytest
 from django.core import mail
 
-from ops.logs import RateLimitFilter
+from config.logs import RateLimitFilter
 from tests.config.test_production_settings import PRODUCTION_ENV, manage
 
 PROBE = """
@@ -17,7 +17,7 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 from django.utils.functional import SimpleLazyObject
 from accounts.models import User
-from ops.middleware import RequestIdMiddleware
+from config.middleware import RequestIdMiddleware
 
 log = logging.getLogger("microcourses.probe")
 
@@ -95,7 +95,7 @@ def test_error_mail_is_rate_limited_per_kind_of_error(settings):
 
     handler = AdminEmailHandler()
     handler.addFilter(RateLimitFilter(seconds=300))
-    logger = logging.getLogger("tests.ops.rate_limited")
+    logger = logging.getLogger("tests.config.rate_limited")
     logger.addHandler(handler)
     logger.propagate = False
     try:

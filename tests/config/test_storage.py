@@ -15,8 +15,7 @@ from wagtail.documents.models import Document
 from config.storage import PUBLIC_CACHE_CONTROL, s3_storages
 from tests.config.test_production_settings import PROJECT_DIR
 from tests.courses.factories import course_page, enroll, learner, lesson_page
-
-from .s3 import S3Server, http_get, moto_server
+from tests.support.s3 import S3Server, http_get, moto_server
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,5 @@
-"""Readiness checks: can this process serve real requests right now?
+"""Health probes for load balancers: ``/healthz`` (liveness) and ``/readyz`` (readiness), answered
+by ``config.middleware.HealthCheckMiddleware`` before anything else runs.
 
 Each check is cheap (one round trip) and bounded by a short timeout, so a load balancer may probe
 every few seconds. The migration check reads the migration graph from disk, which is not cheap:
@@ -14,6 +15,8 @@ from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
 
 from config.celery import app as celery_app
 
@@ -108,3 +111,27 @@ def forget_migration_state() -> None:
     """For tests: make the next readiness check read the migration graph again."""
     global _migrations_known_applied
     _migrations_known_applied = False
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers. It touches nothing else, so a database outage does not
+    make an orchestrator restart every web process."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: 200 when this process can serve (database, cache, broker, storage reachable,
+    every migration applied), else 503 naming what failed, so the balancer routes around it."""
+    results = readiness()
+    ready = all(result.ok for result in results)
+    return JsonResponse(
+        {
+            "status": "ok" if ready else "unavailable",
+            "checks": {
+                r.name: {"ok": r.ok, "detail": r.detail, "ms": r.milliseconds} for r in results
+            },
+        },
+        status=200 if ready else 503,
+    )

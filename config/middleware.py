@@ -4,12 +4,12 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from . import views
-from .context import REQUEST_ID_HEADER, current_request, request_id_for
+from . import health
+from .logs import REQUEST_ID_HEADER, current_request, request_id_for
 
 
 class RequestIdMiddleware:
-    """Give every request an id, put it in every log line (ops.logs) and on the response."""
+    """Give every request an id, put it in every log line (config.logs) and on the response."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -37,7 +37,7 @@ class HealthCheckMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path == "/healthz":
-            return views.healthz(request)
+            return health.healthz(request)
         if request.path == "/readyz":
-            return views.readyz(request)
+            return health.readyz(request)
         return self.get_response(request)

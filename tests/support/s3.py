@@ -15,7 +15,7 @@ from pathlib import Path
 
 import boto3
 
-from tests.courses.dispatch_helpers import free_port
+from tests.support.network import free_port
 
 MOTO_SERVER = Path(sys.executable).with_name("moto_server")
 REGION = "eu-central-1"
