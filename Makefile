@@ -10,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lock bench check-services lint clean
+.PHONY: run test install lock bench drill check-services lint clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || test -n "$(PYTHON)" || \
@@ -54,6 +54,12 @@ lint: install
 bench: install
 	$(BIN)/python -m tests.services
 	$(BIN)/pytest tests/bench --bench -s -q
+
+## make drill: production on one machine (honcho, 2 gunicorn, 2 workers, beat, moto S3, the Stripe
+## emulator, an SMTP sink) under locust load, with a web instance and a worker SIGKILLed midway.
+drill: install
+	$(BIN)/python -m tests.services
+	$(BIN)/python -m tests.drill.run $(DRILL_ARGS)
 
 ## make lock: re-pin every transitive dependency after editing pyproject.toml.
 lock:

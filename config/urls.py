@@ -1,16 +1,24 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.decorators.cache import cache_control
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
+from wagtail.documents.views import serve as wagtail_document_serve
 
 from home import views as home_views
+
+# Wagtail's document view, with the answer kept out of shared caches: it is a lesson's download
+# (or, on S3, a redirect to a presigned URL that anyone holding it could use until it expires).
+serve_document_privately = cache_control(private=True, no_store=True)(wagtail_document_serve.serve)
 
 urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("admin/", include(wagtailadmin_urls)),
+    # Wagtail's document serving (its access hooks included), marked private and never stored.
+    re_path(r"^documents/(\d+)/(.*)$", serve_document_privately),
     path("documents/", include(wagtaildocs_urls)),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),

@@ -10,6 +10,8 @@ from typing import Any
 
 import environ
 
+from config.storage import s3_storages
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Runtime files of the local setup: the SQLite database, Celery's queue folder, e-mails.
 VAR_DIR = BASE_DIR / "var"
@@ -60,6 +62,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later log line carries the request id; probes skip everything after.
+    "config.middleware.RequestIdMiddleware",
+    "config.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Early: a hit skips the session, CSRF, auth and the page routing altogether.
@@ -158,10 +163,30 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# Uploads on S3-compatible object storage when a bucket is named, so that every web machine and
+# worker sees the same files: documents private (presigned URLs after the access check), image
+# renditions public (config/storage.py). Without a bucket, the local MEDIA_ROOT.
+AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES.update(
+        s3_storages(
+            bucket=AWS_STORAGE_BUCKET_NAME,
+            endpoint_url=env("AWS_S3_ENDPOINT_URL", default=""),
+            region=env("AWS_S3_REGION_NAME", default=""),
+            access_key=env("AWS_ACCESS_KEY_ID", default=""),
+            secret_key=env("AWS_SECRET_ACCESS_KEY", default=""),
+            querystring_expire=env.int("AWS_QUERYSTRING_EXPIRE", default=120),
+            public_acl=env("AWS_PUBLIC_MEDIA_ACL", default="public-read"),
+            custom_domain=env("AWS_S3_CUSTOM_DOMAIN", default=""),
+        )
+    )
+    WAGTAILIMAGES_RENDITION_STORAGE = "public_media"
+    WAGTAILDOCS_SERVE_METHOD = "redirect"
 
 # Wagtail's page editor posts many fields for long StreamFields.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
@@ -258,8 +283,11 @@ DEFAULT_LESSON_SEND_HOUR = 8
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"context": {"()": "config.logs.ContextFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["context"]}
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
         "django.request": {"level": "ERROR"},

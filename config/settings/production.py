@@ -71,4 +71,39 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
+# Logs: one JSON object per line on stderr, with the request id, user id and Celery task id
+# (config/logs.py), for the platform's log collector. Celery keeps this configuration instead of
+# installing its own handlers.
+LOGGING["formatters"]["json"] = {
+    "()": "pythonjsonlogger.json.JsonFormatter",
+    "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s %(task_id)s",
+    "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+}
+LOGGING["handlers"]["console"]["formatter"] = "json"
 LOGGING["root"]["level"] = env("LOG_LEVEL", default="INFO")
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Errors: to Sentry when SENTRY_DSN is set (no personal data: no cookies, user e-mails or IPs);
+# otherwise by e-mail to STAFF_EMAILS, at most one message per kind of error every 5 minutes.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        send_default_pii=False,
+        environment=env("SENTRY_ENVIRONMENT", default="production"),
+        release=env("SENTRY_RELEASE", default="") or None,
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
+elif ADMINS:
+    LOGGING["filters"]["mail_rate_limit"] = {"()": "config.logs.RateLimitFilter", "seconds": 300}
+    LOGGING["handlers"]["mail_admins"] = {
+        "class": "django.utils.log.AdminEmailHandler",
+        "level": "ERROR",
+        "filters": ["mail_rate_limit"],
+    }
+    LOGGING["root"]["handlers"] = ["console", "mail_admins"]

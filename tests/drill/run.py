@@ -1,0 +1,634 @@
+"""``make drill``: production on one machine, under load and crashes.
+
+``python -m tests.drill.run [--seconds 180] [--users 16] [--spike 20000]``
+
+Under honcho, with ``config.settings.production``: two gunicorn instances on two loopback ports
+(as two web machines), two Celery workers, one beat, the Stripe emulator, a loopback SMTP sink
+and moto's S3 server, sharing one PostgreSQL database and one Redis database of the drill's own.
+Then a headless locust run of ``--seconds``; midway, web one and worker one are SIGKILLed (their
+whole process groups, as if the machine died) and their supervisor loop restarts them. At the
+end: the checks (exit status 1 if one fails) and the figures, also in ``var/drill/report.json``.
+
+Services it expects on the machine: PostgreSQL and Redis (``DRILL_DATABASE_URL``, default
+``postgres://postgres@127.0.0.1:5432/microcourses_drill``, recreated each run, and
+``DRILL_REDIS_URL``, default ``redis://127.0.0.1:6379/15``, flushed each run). locust runs from
+its own virtualenv (``var/drill-venv``, made on first use from tests/drill/requirements.txt):
+its pytest plugin must not load into the project's test runs.
+"""
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+DRILL_VENV = PROJECT_DIR / "var" / "drill-venv"
+REQUIREMENTS = Path(__file__).with_name("requirements.txt")
+
+# Lesson e-mails a killed worker may send twice: the rows it sent but had not yet marked
+# (courses/dispatch.py, SENT_MARK_GROUP) per send task in hand (concurrency 2).
+DUPLICATES_PER_KILLED_WORKER = 2 * 10
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def log(message: str) -> None:
+    print(f"[drill {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+class Drill:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.out = Path(args.out).resolve()
+        self.out.mkdir(parents=True, exist_ok=True)
+        for stale in self.out.glob("*"):
+            if stale.is_file():
+                stale.unlink()
+        self.ports = {name: free_port() for name in ("web1", "web2", "moto", "smtp", "stripe")}
+        self.webs = [
+            f"http://127.0.0.1:{self.ports['web1']}",
+            f"http://127.0.0.1:{self.ports['web2']}",
+        ]
+        self.database_url = os.environ.get(
+            "DRILL_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/microcourses_drill"
+        )
+        self.redis_url = os.environ.get("DRILL_REDIS_URL", "redis://127.0.0.1:6379/15")
+        self.bucket = "drill-media"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "AWS_"))},
+            "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            "SECRET_KEY": "drill-only-4f1c9e2a7b3d5e8f0a1c3e5d7b9f2a4c6e8d0b2f4a6c8e0d",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SITE_URL": self.webs[0],
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "EMAIL_URL": f"smtp://127.0.0.1:{self.ports['smtp']}",
+            "DEFAULT_FROM_EMAIL": "microcourses <hello@example.test>",
+            "STRIPE_SECRET_KEY": "sk_test_drill",
+            "STRIPE_PUBLISHABLE_KEY": "pk_test_drill",
+            "STRIPE_WEBHOOK_SECRET": "whsec_drill",
+            "STRIPE_API_BASE": f"http://127.0.0.1:{self.ports['stripe']}",
+            # Plain HTTP on loopback: the TLS proxy is not part of the drill.
+            "SECURE_SSL_REDIRECT": "false",
+            "AWS_STORAGE_BUCKET_NAME": self.bucket,
+            "AWS_S3_ENDPOINT_URL": f"http://127.0.0.1:{self.ports['moto']}",
+            "AWS_S3_REGION_NAME": "eu-central-1",
+            "AWS_ACCESS_KEY_ID": "drill",
+            "AWS_SECRET_ACCESS_KEY": "drill",
+            "WEB_CONCURRENCY": str(args.web_workers),
+            "LOG_LEVEL": "WARNING",
+            "PYTHONWARNINGS": "ignore",
+        }
+        self.honcho: subprocess.Popen | None = None
+        self.report: dict = {"ports": self.ports, "seconds": args.seconds, "users": args.users}
+        self.failures: list[str] = []
+
+    # Set-up
+
+    def manage(self, *args: str, timeout: float = 600) -> str:
+        result = subprocess.run(  # noqa: S603 - our own manage.py
+            [sys.executable, "manage.py", *args],
+            cwd=PROJECT_DIR,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise SystemExit(f"manage.py {' '.join(args)[:60]} failed:\n{result.stderr[-4000:]}")
+        return result.stdout
+
+    def script(self, call: str, timeout: float = 600) -> dict:
+        """Run ``probes.<call>`` in a production shell; its last line of output is JSON."""
+        stdout = self.manage(
+            "shell", "-c", f"from tests.drill import probes; {call}", timeout=timeout
+        )
+        return json.loads(stdout.strip().splitlines()[-1])
+
+    def fresh_database_and_broker(self) -> bool:
+        """Recreate the drill's database, from a template made by an earlier run with the same
+        migrations and lock file when there is one (migrating and seeding take minutes on a
+        small machine). True when the copy came from a template."""
+        import hashlib
+
+        import psycopg
+        import redis
+
+        redis.Redis.from_url(self.redis_url).flushdb()
+        name = urlsplit(self.database_url).path.lstrip("/")
+        digest = hashlib.sha256((PROJECT_DIR / "requirements.lock").read_bytes())
+        for path in sorted(PROJECT_DIR.glob("*/migrations/*.py")):
+            digest.update(path.read_bytes())
+        digest.update((PROJECT_DIR / "home/management/commands/seed_demo.py").read_bytes())
+        self.template = f"{name}_tpl_{digest.hexdigest()[:12]}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            found = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [self.template]
+            ).fetchone()
+            if found:
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+                return True
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return False
+
+    def save_template(self) -> None:
+        name = urlsplit(self.database_url).path.lstrip("/")
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.template}" TEMPLATE "{name}"')
+
+    @property
+    def admin_url(self) -> str:
+        return self.database_url.rsplit("/", 1)[0] + "/postgres"
+
+    def locust_venv(self) -> Path:
+        locust = DRILL_VENV / "bin" / "locust"
+        if not locust.exists():
+            log("making var/drill-venv with locust (first run only)")
+            subprocess.run([sys.executable, "-m", "venv", str(DRILL_VENV)], check=True)  # noqa: S603
+            subprocess.run(  # noqa: S603
+                [str(DRILL_VENV / "bin" / "pip"), "install", "-q", "-r", str(REQUIREMENTS)],
+                check=True,
+            )
+        return locust
+
+    def procfile(self) -> Path:
+        run = self.out
+        p = self.ports
+
+        def supervised(name: str, command: str) -> str:
+            # A supervisor's restart loop; setsid makes each run a process group of its own,
+            # which the drill kills whole, like a machine that died.
+            return f"{name}: while true; do setsid -w {command}; sleep 1; done"
+
+        lines = [
+            f"moto: exec moto_server -H 127.0.0.1 -p {p['moto']}",
+            f"smtp: exec python -m tests.drill.smtp_sink --port {p['smtp']} --out {run}/smtp.jsonl",
+            f"stripe: exec python manage.py stripe_emulator --port {p['stripe']} "
+            f"--webhook-url {self.webs[1]}/payments/stripe/webhook/",
+            *(
+                supervised(
+                    f"web{n}",
+                    f"env GUNICORN_BIND=127.0.0.1:{p[f'web{n}']} "
+                    "gunicorn -c config/gunicorn.conf.py "
+                    f"--pid {run}/web{n}.pid config.wsgi",
+                )
+                for n in (1, 2)
+            ),
+            *(
+                supervised(
+                    f"worker{n}",
+                    f"celery -A config worker -n drill{n}@%h --concurrency=2 --loglevel=WARNING "
+                    f"--pidfile={run}/worker{n}.pid",
+                )
+                for n in (1, 2)
+            ),
+            "beat: exec celery -A config beat --loglevel=WARNING "
+            f"--pidfile={run}/beat.pid -s {run}/beat-schedule",
+        ]
+        path = run / "Procfile"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def start(self) -> None:
+        log(f"output in {self.out}")
+        if self.fresh_database_and_broker():
+            log(f"database copied from {self.template} (migrated and seeded by an earlier run)")
+        else:
+            log("release step: migrate, then seed_demo (saved as a template for later runs)")
+            self.manage("migrate", "--no-input")
+            self.manage("seed_demo")
+            self.save_template()
+        self.manage("collectstatic", "--no-input")
+        procfile = self.procfile()
+        log("starting honcho: moto, SMTP sink, Stripe emulator, web1, web2, worker1, worker2, beat")
+        with open(self.out / "honcho.log", "wb") as honcho_log:
+            self.honcho = subprocess.Popen(  # noqa: S603
+                [str(BIN / "honcho"), "-f", str(procfile), "-d", str(PROJECT_DIR), "start"],
+                cwd=PROJECT_DIR,
+                env=self.env,
+                stdout=honcho_log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.wait_for(lambda: self.http_status(f"{self.env['AWS_S3_ENDPOINT_URL']}/") > 0, "moto")
+        import boto3
+
+        boto3.client(
+            "s3",
+            endpoint_url=self.env["AWS_S3_ENDPOINT_URL"],
+            region_name="eu-central-1",
+            aws_access_key_id="drill",
+            aws_secret_access_key="drill",  # moto accepts any
+        ).create_bucket(
+            Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
+        )
+        log("drill learners and their sessions")
+        self.targets = self.script(f"probes.setup(users={self.args.users})")
+        for web in self.webs:
+            self.wait_for(lambda web=web: self.http_status(f"{web}/readyz") == 200, f"{web}/readyz")
+        self.wait_for(lambda: self.workers_ready() >= 2, "two workers", timeout=120)
+        log("everything is up")
+
+    def workers_ready(self) -> int:
+        text = (self.out / "honcho.log").read_text(errors="replace")
+        return sum(f"drill{n}@" in text and "ready" in text for n in (1, 2))
+
+    # Helpers
+
+    def http_status(self, url: str, timeout: float = 2) -> int:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+        except (urllib.error.URLError, OSError):
+            return 0
+
+    def wait_for(self, condition, what: str, timeout: float = 90) -> float:
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            if condition():
+                return time.monotonic() - start
+            time.sleep(0.25)
+        raise SystemExit(f"Timed out waiting for {what}; see {self.out}/honcho.log")
+
+    def kill_group(self, pidfile: str, sig: int = signal.SIGKILL) -> int | None:
+        path = self.out / pidfile
+        try:
+            pid = int(path.read_text().strip())
+            os.killpg(pid, sig)
+            return pid
+        except (OSError, ValueError):
+            return None
+
+    # The run
+
+    def load(self) -> None:
+        locust = self.locust_venv()
+        env = {
+            **self.env,
+            "DRILL_TARGETS": json.dumps({**self.targets, "webs": self.webs}),
+            "DRILL_OUT": str(self.out),
+        }
+        command = [
+            str(locust),
+            "-f",
+            str(Path(__file__).with_name("locustfile.py")),
+            "--headless",
+            "--users",
+            str(self.args.users),
+            "--spawn-rate",
+            str(max(1, self.args.users // 4)),
+            "--run-time",
+            f"{self.args.seconds}s",
+            "--csv",
+            str(self.out / "locust"),
+            "--host",
+            self.webs[0],
+            "--only-summary",
+        ]
+        log(f"locust: {self.args.users} visitors for {self.args.seconds} s")
+        with open(self.out / "locust.log", "wb") as locust_log:
+            process = subprocess.Popen(  # noqa: S603
+                command, cwd=PROJECT_DIR, env=env, stdout=locust_log, stderr=subprocess.STDOUT
+            )
+            time.sleep(self.args.seconds / 2)
+            killed_at = time.time()
+            web = self.kill_group("web1.pid")
+            worker = self.kill_group("worker1.pid")
+            log(
+                f"SIGKILLed web1 (group {web}) and worker1 (group {worker}); "
+                "their supervisor loops restart them"
+            )
+            back = self.wait_for(
+                lambda: self.http_status(f"{self.webs[0]}/readyz") == 200, "web1 back", timeout=120
+            )
+            log(f"web1 ready again after {back:.1f} s")
+            self.report["kill"] = {"at": killed_at, "web1_back_after_s": round(back, 1)}
+            process.wait(timeout=self.args.seconds + 120)
+
+    def upload_check(self) -> None:
+        """A document uploaded through web one's admin is served through web two."""
+        import requests
+
+        content = f"uploaded through web one at {time.time()}".encode()
+        session = requests.Session()
+        session.cookies.set("sessionid", self.targets["admin_session"], domain="127.0.0.1")
+        form = session.get(f"{self.webs[0]}/admin/documents/add/", timeout=30)
+        for cookie in session.cookies:
+            cookie.secure = False
+        response = session.post(
+            f"{self.webs[0]}/admin/documents/add/",
+            data={
+                "csrfmiddlewaretoken": session.cookies.get("csrftoken", ""),
+                "title": "Drill upload",
+                "collection": self.targets["root_collection_id"],
+            },
+            files={"file": ("drill-upload.txt", content, "text/plain")},
+            headers={"Referer": f"{self.webs[0]}/admin/documents/add/"},
+            allow_redirects=False,
+            timeout=30,
+        )
+        uploaded = response.status_code == 302 and form.status_code == 200
+        url = self.script("probes.latest_upload_url(title='Drill upload')")["url"]
+        served = b""
+        if uploaded and url:
+            redirect = session.get(f"{self.webs[1]}{url}", allow_redirects=False, timeout=30)
+            if redirect.status_code == 302:
+                served = requests.get(redirect.headers["Location"], timeout=30).content
+        ok = served == content
+        self.report["upload_through_web1_read_through_web2"] = ok
+        if not ok:
+            self.failures.append(
+                f"upload check: form {form.status_code}, upload {response.status_code}, "
+                f"url {url}, served {served[:60]!r}"
+            )
+
+    def wait_for_due_lessons(self) -> None:
+        def pending_due() -> int:
+            return self.script("probes.pending_due()")["pending_due"]
+
+        try:
+            waited = self.wait_for(lambda: pending_due() == 0, "due lessons e-mailed", timeout=150)
+            self.report["due_lessons_all_sent_after_s"] = round(waited, 1)
+        except SystemExit as timeout:
+            self.failures.append(str(timeout))
+
+    def spike(self) -> None:
+        """``--spike`` learners due in the same minute: the time until the SMTP server has them
+        all, beside the time the SMTP server alone needs for as many ready-made messages."""
+        n = self.args.spike
+        if not n:
+            return
+        log(f"spike: {n} lesson e-mails due at once")
+        made = self.script(f"probes.spike(learners={n}, out={str(self.out)!r})")
+        ids = set(made["message_ids"])
+        started = made["due_from"]
+        arrivals: dict[str, float] = {}
+
+        def all_arrived() -> bool:
+            for line in (self.out / "smtp.jsonl").read_text().splitlines():
+                entry = json.loads(line)
+                if entry["message_id"] in ids:
+                    arrivals.setdefault(entry["message_id"], entry["t"])
+            return len(arrivals) >= len(ids)
+
+        try:
+            self.wait_for(all_arrived, f"{n} spike e-mails", timeout=max(300, n / 10))
+        except SystemExit as timeout:
+            self.failures.append(str(timeout))
+        lags = sorted(t - started for t in arrivals.values())
+        loop = subprocess.run(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "tests.bench.smtp_loop",
+                "127.0.0.1",
+                str(self.ports["smtp"]),
+                str(n),
+                made["message_file"],
+            ],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=600,
+        )
+        self.report["spike"] = {
+            "learners": n,
+            "arrived": len(lags),
+            "lag_p50_s": round(statistics.median(lags), 1) if lags else None,
+            "lag_max_s": round(lags[-1], 1) if lags else None,
+            "smtp_alone_s": round(float(loop.stdout.strip()), 1),
+        }
+
+    def checks(self) -> None:
+        state = self.script(f"probes.checks(out={str(self.out)!r})")
+        self.report["state"] = state
+        if state["paid_orders_not_enrolled_once"]:
+            self.failures.append(
+                f"paid orders not enrolled exactly once: {state['paid_orders_not_enrolled_once']}"
+            )
+        if state["oversold_workshops"]:
+            self.failures.append(f"oversold: {state['oversold_workshops']}")
+        if state["pending_due"]:
+            self.failures.append(f"{state['pending_due']} due lessons not e-mailed")
+        bound = DUPLICATES_PER_KILLED_WORKER
+        if state["duplicate_lesson_emails"] > bound:
+            self.failures.append(
+                f"{state['duplicate_lesson_emails']} duplicate lesson e-mails (bound {bound})"
+            )
+        errors = []
+        if (self.out / "5xx.jsonl").exists():
+            errors = [
+                json.loads(line) for line in (self.out / "5xx.jsonl").read_text().splitlines()
+            ]
+        # Requests in flight on the killed instance may fail; any other 5xx is a bug.
+        killed = self.report.get("kill", {}).get("at", 0)
+        unexplained = [
+            e
+            for e in errors
+            if not (e["url"].startswith(self.webs[0]) and killed - 1 <= e["t"] <= killed + 35)
+        ]
+        self.report["5xx"] = {"total": len(errors), "unexplained": unexplained[:20]}
+        if unexplained:
+            self.failures.append(f"{len(unexplained)} 5xx responses, e.g. {unexplained[:3]}")
+
+    def figures(self) -> None:
+        import csv
+
+        rows = list(csv.DictReader(open(self.out / "locust_stats.csv")))  # noqa: SIM115
+        pages = {}
+        for row in rows:
+            if row["Name"] == "Aggregated":
+                continue
+            pages[row["Name"]] = {
+                "requests": int(row["Request Count"]),
+                "failures": int(row["Failure Count"]),
+                "rps": round(float(row["Requests/s"]), 2),
+                "p50_ms": row["50%"],
+                "p95_ms": row["95%"],
+                "p99_ms": row["99%"],
+            }
+        self.report["pages"] = pages
+        trivial = pages.get("trivial view (/healthz)", {}).get("rps") or 0
+        # Per request, not per second of the run: pages are asked for at different rates, so
+        # the comparable figure is the latency ratio (a page's service rate beside the
+        # trivial view's) under the same load.
+        ratios = {}
+        trivial_p50 = float(pages.get("trivial view (/healthz)", {}).get("p50_ms") or 0) or None
+        for name, page in pages.items():
+            p50 = float(page["p50_ms"] or 0)
+            if trivial_p50 and p50:
+                ratios[name] = round(trivial_p50 / p50, 3)
+        self.report["trivial_rps"] = trivial
+        self.report["service_rate_vs_trivial"] = ratios
+
+    def capacity(self) -> None:
+        """Requests per second each page sustains on web two, one page at a time, with as many
+        keep-alive clients as it has gunicorn workers plus two (so a worker never waits for
+        a client), beside the trivial view in the same run. A signed-in learner's session."""
+        import http.client
+        import threading
+
+        seconds = self.args.capacity_seconds
+        host, port = "127.0.0.1", self.ports["web2"]
+        cookie = f"sessionid={self.targets['sessions'][0]}"
+        pages = {
+            "trivial view (/healthz)": "/healthz",
+            "home": "/",
+            "catalog": "/courses/",
+            "course page": self.targets["free_course_url"],
+            "lesson page": self.targets["lesson_url"],
+        }
+        clients = self.args.web_workers + 2
+        results = {}
+        for name, path in pages.items():
+            counts = [0] * clients
+            bad = [0] * clients
+            stop_at = time.monotonic() + seconds
+
+            def hammer(
+                i: int,
+                path: str = path,
+                stop_at: float = stop_at,
+                counts: list[int] = counts,
+                bad: list[int] = bad,
+            ) -> None:
+                conn = http.client.HTTPConnection(host, port, timeout=30)
+                while time.monotonic() < stop_at:
+                    conn.request("GET", path, headers={"Cookie": cookie})
+                    response = conn.getresponse()
+                    response.read()
+                    if response.status == 200:
+                        counts[i] += 1
+                    else:
+                        bad[i] += 1
+                conn.close()
+
+            threads = [threading.Thread(target=hammer, args=(i,)) for i in range(clients)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            results[name] = {"rps": round(sum(counts) / seconds, 1), "non_200": sum(bad)}
+        trivial = results["trivial view (/healthz)"]["rps"] or 1
+        for figures in results.values():
+            figures["vs_trivial"] = round(figures["rps"] / trivial, 3)
+        self.report["capacity"] = results
+
+    def stop(self) -> None:
+        if self.honcho and self.honcho.poll() is None:
+            os.killpg(self.honcho.pid, signal.SIGTERM)
+            try:
+                self.honcho.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.honcho.pid, signal.SIGKILL)
+        for pidfile in ("web1.pid", "web2.pid", "worker1.pid", "worker2.pid"):
+            self.kill_group(pidfile, signal.SIGTERM)
+        time.sleep(2)
+        for pidfile in ("web1.pid", "web2.pid", "worker1.pid", "worker2.pid"):
+            self.kill_group(pidfile, signal.SIGKILL)
+
+    def print_report(self) -> None:
+        (self.out / "report.json").write_text(json.dumps(self.report, indent=2, default=str))
+        print()
+        print(
+            f"{'page':32} {'reqs':>6} {'fail':>5} {'req/s':>7} "
+            f"{'p50':>6} {'p95':>6} {'p99':>6} {'vs trivial':>10}"
+        )
+        for name, page in sorted(self.report.get("pages", {}).items()):
+            ratio = self.report["service_rate_vs_trivial"].get(name, "")
+            print(
+                f"{name[:32]:32} {page['requests']:>6} {page['failures']:>5} {page['rps']:>7} "
+                f"{page['p50_ms']:>6} {page['p95_ms']:>6} {page['p99_ms']:>6} {ratio!s:>10}"
+            )
+        state = self.report.get("state", {})
+        print()
+        for key in (
+            "paid_orders",
+            "enrollments",
+            "confirmed_seats",
+            "lesson_emails_received",
+            "duplicate_lesson_emails",
+            "lesson_lag_p50_s",
+            "lesson_lag_p95_s",
+            "lesson_lag_max_s",
+        ):
+            print(f"{key:32} {state.get(key)}")
+        if "capacity" in self.report:
+            print()
+            print(f"{'capacity (web two alone)':32} {'req/s':>7} {'vs trivial':>10} {'non-200':>8}")
+            for name, figures in self.report["capacity"].items():
+                print(
+                    f"{name:32} {figures['rps']:>7} {figures['vs_trivial']:>10} "
+                    f"{figures['non_200']:>8}"
+                )
+            print()
+        print(
+            f"{'upload web1 -> web2':32} {self.report.get('upload_through_web1_read_through_web2')}"
+        )
+        print(
+            f"{'5xx (total / unexplained)':32} {self.report.get('5xx', {}).get('total')} / "
+            f"{len(self.report.get('5xx', {}).get('unexplained', []))}"
+        )
+        print(
+            f"{'web1 back after kill (s)':32} "
+            f"{self.report.get('kill', {}).get('web1_back_after_s')}"
+        )
+        if "spike" in self.report:
+            print(f"{'spike':32} {self.report['spike']}")
+        print()
+        if self.failures:
+            print("DRILL FAILED:")
+            for failure in self.failures:
+                print(f"  - {failure}")
+        else:
+            print("DRILL PASSED")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=180, help="length of the locust run")
+    parser.add_argument("--users", type=int, default=16, help="concurrent locust visitors")
+    parser.add_argument("--spike", type=int, default=20000, help="learners due at once (0: skip)")
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers per web")
+    parser.add_argument("--capacity-seconds", type=int, default=10, help="per page, at the end")
+    parser.add_argument("--out", default=str(PROJECT_DIR / "var" / "drill"))
+    drill = Drill(parser.parse_args())
+    try:
+        drill.start()
+        drill.load()
+        drill.upload_check()
+        drill.wait_for_due_lessons()
+        drill.spike()
+        drill.checks()
+        drill.figures()
+        drill.capacity()
+    finally:
+        drill.stop()
+    drill.print_report()
+    sys.exit(1 if drill.failures else 0)
+
+
+if __name__ == "__main__":
+    main()
