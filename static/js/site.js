@@ -10,3 +10,26 @@
     if (field && !field.value) { field.value = zone; }
   });
 })();
+
+// The phone menu: the button folds the navigation away. Without JavaScript the menu stays
+// open (the CSS hides it only under the `js` class set here).
+document.documentElement.classList.add("js");
+document.addEventListener("DOMContentLoaded", function () {
+  var button = document.querySelector("[data-menu-button]");
+  var nav = document.getElementById("site-nav");
+  if (button && nav) {
+    button.addEventListener("click", function () {
+      var open = nav.classList.toggle("open");
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+
+  // The phone's buy bar hides while the page's own price box is on screen: one button at a time.
+  var bar = document.querySelector("[data-buy-bar]");
+  var box = bar && document.getElementById(bar.getAttribute("data-buy-bar"));
+  if (bar && box && "IntersectionObserver" in window) {
+    new IntersectionObserver(function (entries) {
+      entries.forEach(function (entry) { bar.classList.toggle("is-hidden", entry.isIntersecting); });
+    }).observe(box);
+  }
+});
