@@ -119,6 +119,10 @@ class CreatorPage(Page):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="creator_page",
+        # Not editable in the page editor, and kept out of revisions (``with_content_json``):
+        # who may edit the subtree and refund its sales is the account's state, set by
+        # approving the creator's application, not page content a restored revision rewrites.
+        editable=False,
         help_text=_("The account that owns this storefront."),
     )
     # The portrait: square, shown round on cards and the storefront.
@@ -146,7 +150,6 @@ class CreatorPage(Page):
 
     content_panels = [
         *Page.content_panels,
-        FieldPanel("creator", permission="accounts.change_user"),
         FieldPanel("avatar"),
         FieldPanel("banner"),
         FieldPanel("niche"),
@@ -195,6 +198,12 @@ class CreatorPage(Page):
             workshop_cards=[item.card for item in workshop_cards(workshops)],
         )
         return context
+
+    def with_content_json(self, content):
+        """A revision never changes who owns the storefront (Wagtail keeps ``owner`` so too)."""
+        page = super().with_content_json(content)
+        page.creator_id = self.creator_id
+        return page
 
 
 class CreatorApplication(models.Model):

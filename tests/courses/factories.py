@@ -89,5 +89,5 @@ def learner(**fields):
     return UserFactory(**fields)
 
 
-def enrol(user, course: CoursePage, **kwargs) -> Enrollment:
+def enroll(user, course: CoursePage, **kwargs) -> Enrollment:
     return services.enroll(learner=user, course=course, **kwargs)

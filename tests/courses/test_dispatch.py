@@ -120,7 +120,7 @@ def test_rolled_back_claim_enqueues_nothing_and_leaves_rows_pending(
     assert statuses(enrollment) == [Status.PENDING] * 3
 
 
-def test_rolled_back_enrolment_leaves_nothing_to_send(
+def test_rolled_back_enrollment_leaves_nothing_to_send(
     sourdough, mailoutbox, django_capture_on_commit_callbacks
 ):
     ada = learner()
@@ -135,7 +135,7 @@ def test_rolled_back_enrolment_leaves_nothing_to_send(
     assert claimed == [] and callbacks == [] and mailoutbox == []
 
 
-def test_paused_enrolment_is_never_claimed_until_resumed(
+def test_paused_enrollment_is_never_claimed_until_resumed(
     sourdough, mailoutbox, django_capture_on_commit_callbacks
 ):
     enrollment = enroll(learner(), sourdough, now=ENROLLED)
@@ -154,7 +154,7 @@ def test_paused_enrolment_is_never_claimed_until_resumed(
     assert len(mailoutbox) == 1
 
 
-def test_refunded_enrolment_is_never_claimed(
+def test_refunded_enrollment_is_never_claimed(
     sourdough, mailoutbox, django_capture_on_commit_callbacks
 ):
     enrollment = enroll(learner(), sourdough, now=ENROLLED)
@@ -167,7 +167,7 @@ def test_refunded_enrolment_is_never_claimed(
     assert statuses(enrollment) == [Status.CANCELLED] * 3
 
 
-def test_deleted_enrolment_sends_nothing_even_when_already_claimed(
+def test_deleted_enrollment_sends_nothing_even_when_already_claimed(
     sourdough, mailoutbox, django_capture_on_commit_callbacks
 ):
     deleted_before = enroll(learner(), sourdough, now=ENROLLED)

@@ -114,7 +114,7 @@ def test_two_full_dispatcher_runs_at_once_send_each_lesson_once(mailoutbox):
     assert_each_sent_once(rows, mailoutbox)
 
 
-def test_a_rolled_back_enrolment_and_a_rolled_back_claim_enqueue_nothing(mailoutbox):
+def test_a_rolled_back_enrollment_and_a_rolled_back_claim_enqueue_nothing(mailoutbox):
     page = course(lessons=2)
     ada, bo = learner(), learner()
     enroll(bo, page, now=ENROLLED)

@@ -146,7 +146,7 @@ def test_a_bad_token_gets_a_400_page_with_a_clear_message_and_changes_nothing(
     assert (snapshot(enrollment), snapshot(other)) == before
 
 
-def test_a_valid_token_for_a_deleted_enrolment_gets_a_404_page(client, enrollment):
+def test_a_valid_token_for_a_deleted_enrollment_gets_a_404_page(client, enrollment):
     url = path_of(enrollment)
     enrollment.delete()
 
@@ -156,7 +156,7 @@ def test_a_valid_token_for_a_deleted_enrolment_gets_a_404_page(client, enrollmen
     assert "no longer exists" in response.content.decode()
 
 
-def test_pausing_a_refunded_enrolment_changes_nothing(strict_client, enrollment):
+def test_pausing_a_refunded_enrollment_changes_nothing(strict_client, enrollment):
     services.revoke(enrollment=enrollment, now=ENROLLED)
     before = snapshot(enrollment)
 

@@ -140,7 +140,7 @@ def test_one_rendering_serves_a_batch_and_each_copy_carries_its_own_learners_lin
         assert read_pause_token(token) == enrollment_id
         for part in (message.body, html_part(message)):
             assert pause_url in part
-            assert "pause-link-" not in part  # no stand-in left behind
+            assert "pause-link-" not in part  # no placeholder left behind
     assert messages[0].body.replace(
         messages[0].extra_headers["List-Unsubscribe"][1:-1], ""
     ) == messages[1].body.replace(messages[1].extra_headers["List-Unsubscribe"][1:-1], "")

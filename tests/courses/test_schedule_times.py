@@ -1,5 +1,5 @@
 """When each lesson is due, in exact UTC: DST changes, half-hour zones, late enrolment,
-cohorts, pause and resume, and a learner changing zone (DESIGN.md invariant 6).
+cohorts, pause and resume, and a learner changing zone (docs/architecture.md, invariant 6).
 
 These exercise ``courses/schedule.py`` through the services that write the outbox rows.
 """
