@@ -211,6 +211,7 @@ def course_cards(
         LessonPage.objects.live()
         .annotate(course_path=Substr("path", 1, Length("path") - Page.steplen))
         .filter(course_path__in=[course.path for course in courses])
+        .order_by()  # no ordering column in the GROUP BY
         .values_list("course_path")
         .annotate(count=Count("pk"))
         .values_list("course_path", "count")

@@ -201,15 +201,21 @@ def test_search_by_buyer_email(staff, paid_order, other_order):
 # -- the detail page and the Refund button ---------------------------------------------------------
 
 
-def test_detail_page_shows_the_order_and_a_refund_button(staff, paid_order):
+def test_detail_page_shows_the_order_and_a_refund_button(staff, paid_order, stripe_api):
     html = rows(signed_in(staff).get(reverse("orders:inspect", args=[paid_order.pk])))
 
     assert "buyer@example.com" in html
     assert "€49.00" in html
     assert "Amount display" not in html  # labelled "Amount"
     assert paid_order.stripe_payment_intent_id in html
-    assert reverse("orders:refund", args=[paid_order.pk]) in html
-    assert 'name="csrfmiddlewaretoken"' in html
+    # The button leads to a confirmation step that names the amount, whose form posts the refund.
+    assert reverse("orders:refund_confirm", args=[paid_order.pk]) in html
+    confirm = signed_in(staff).get(reverse("orders:refund_confirm", args=[paid_order.pk]))
+    confirm_html = confirm.content.decode()
+    assert "Yes, refund €49.00" in confirm_html and "buyer@example.com" in confirm_html
+    assert f'action="{reverse("orders:refund", args=[paid_order.pk])}"' in confirm_html
+    assert 'name="csrfmiddlewaretoken"' in confirm_html
+    assert stripe_api.objects("refund") == []  # asking is not refunding
 
 
 def test_staff_refund_from_the_admin(staff, paid_order, stripe_api):
