@@ -123,6 +123,16 @@ def learner_enrollments(*, learner) -> QuerySet[Enrollment]:
     )
 
 
+def dashboard_enrollments(*, learner) -> QuerySet[Enrollment]:
+    """Every enrolment of the learner for "My learning", refunded ones included (the page marks
+    them refunded rather than letting a course vanish without a trace), newest first."""
+    return (
+        Enrollment.objects.filter(learner=learner)
+        .select_related("course")
+        .order_by("-enrolled_at", "-pk")
+    )
+
+
 def _is_released(delivery: LessonDelivery, now: datetime) -> bool:
     # The same rule as lesson_access: sent, or due.
     return delivery.status == LessonDelivery.Status.SENT or delivery.due_at <= now

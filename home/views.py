@@ -56,7 +56,7 @@ def dashboard(request):
     three (``workshops.selectors.learner_workshops``).
     """
     enrollments = Paginator(
-        course_selectors.learner_enrollments(learner=request.user), DASHBOARD_COURSES_PER_PAGE
+        course_selectors.dashboard_enrollments(learner=request.user), DASHBOARD_COURSES_PER_PAGE
     ).get_page(request.GET.get("page"))
     return TemplateResponse(
         request,

@@ -148,6 +148,7 @@ class OrderRefundConfirmView(WagtailAdminTemplateMixin, TemplateView):
     template_name = "payments/admin/order_refund_confirm.html"
     page_title = gettext_lazy("Refund")
     header_icon = "form"
+    breadcrumbs_items: list = []  # Wagtail's full header: "Refund" and the item, visible
 
     def dispatch(self, request, *args, **kwargs):
         if not selectors.may_see_orders(request.user):

@@ -51,6 +51,9 @@ class StudioDashboardView(WagtailAdminTemplateMixin, TemplateView):
     template_name = "studio/dashboard.html"
     page_title = gettext_lazy("Studio")
     header_icon = "table"
+    # No breadcrumbs: Wagtail then shows the full header, "Studio" and the storefront's name,
+    # instead of a slim one whose only (and so visible) title is the breadcrumb "Home".
+    breadcrumbs_items: list = []
 
     def dispatch(self, request, *args, **kwargs):
         self.storefront = chosen_storefront(request)
@@ -152,6 +155,7 @@ class AnnounceView(WagtailAdminTemplateMixin, TemplateView):
     template_name = "studio/announce.html"
     page_title = gettext_lazy("Announcements")
     header_icon = "mail"
+    breadcrumbs_items: list = []  # the full header, with a visible title (see the dashboard)
 
     def dispatch(self, request, *args, **kwargs):
         storefront = chosen_storefront(request)

@@ -98,3 +98,18 @@ def test_cancelling_a_paid_seat_asks_first_and_names_the_refund(client):
     assert "Cancel my seat and refund €25.00" in confirm_html
     held.refresh_from_db()
     assert held.status == Registration.Status.CONFIRMED  # asking changed nothing
+
+
+def test_the_studio_shows_its_own_heading_not_home(client):
+    import re
+
+    from django.utils.html import strip_tags
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    creator_page(title="Maya Okafor", slug="maya", creator=UserFactory())
+
+    html = client.get(reverse("studio_dashboard")).content.decode()
+
+    heading = re.search(r"<h1[^>]*>(.*?)</h1>", html, re.S)
+    assert heading is not None
+    assert strip_tags(heading.group(1)).split()[:1] == ["Studio"]
