@@ -5,7 +5,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.utils.html import escape, linebreaks, urlize
+from django.utils.html import linebreaks, urlize
 from django.utils.safestring import mark_safe
 
 SITE_NAME = "microcourses"
@@ -63,7 +63,7 @@ class AccountAdapter(DefaultAccountAdapter):
             {
                 "subject": message.subject,
                 "site_url": settings.SITE_URL,
-                "body_html": mark_safe(linebreaks(urlize(escape(message.body)))),  # noqa: S308
+                "body_html": mark_safe(linebreaks(urlize(message.body, autoescape=True))),  # noqa: S308
             },
         )
         branded = EmailMultiAlternatives(

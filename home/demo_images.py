@@ -73,7 +73,10 @@ def demo_image(
     image = image_model(
         title=title,
         file=ImageFile(io.BytesIO(data), name=filename),
-        collection=collection or Collection.get_first_root_node(),
+        # The root collection, which migrations make (a flushed test database has none).
+        collection=collection
+        or Collection.get_first_root_node()
+        or Collection.add_root(name="Root"),
     )
     image.save()
     return image

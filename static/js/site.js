@@ -11,14 +11,14 @@
   });
 })();
 
-// The phone menu: the button folds the navigation away. Without JavaScript the menu stays
-// open (the CSS hides it only under the `js` class set here).
-document.documentElement.classList.add("js");
+// The phone menu: the button opens and folds the navigation (without JavaScript it is a link
+// to #site-nav, which the CSS opens with :target).
 document.addEventListener("DOMContentLoaded", function () {
   var button = document.querySelector("[data-menu-button]");
   var nav = document.getElementById("site-nav");
   if (button && nav) {
-    button.addEventListener("click", function () {
+    button.addEventListener("click", function (event) {
+      event.preventDefault();  // no jump to #site-nav: open it in place
       var open = nav.classList.toggle("open");
       button.setAttribute("aria-expanded", open ? "true" : "false");
     });

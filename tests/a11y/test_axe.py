@@ -1,5 +1,5 @@
 """axe-core finds no serious or critical accessibility problem on the pages people use,
-on a laptop (1280 px) and a phone (390 px), in Chromium."""
+on a laptop (1280 px) and a phone (390 px), in Chromium; and no page scrolls sideways at 360 px."""
 
 from datetime import timedelta
 
@@ -113,6 +113,15 @@ def test_no_serious_or_critical_violations_at_1280_and_390_px(browser: Browser, 
                 if signed_in:
                     assert "/accounts/login/" not in page.url, name
                 problems = serious_violations(page)
+                if viewport_name == "phone":
+                    # Nothing scrolls sideways on the narrowest common phone either.
+                    page.set_viewport_size({"width": 360, "height": 740})
+                    overflow = page.evaluate(
+                        "() => document.documentElement.scrollWidth - window.innerWidth"
+                    )
+                    if overflow > 0:
+                        problems.append(f"scrolls sideways by {overflow}px at 360px")
+                    page.set_viewport_size(viewport)
                 if problems:
                     found[f"{name} @ {viewport_name}"] = problems
             context.close()
