@@ -78,6 +78,9 @@ class StudioDashboardView(WagtailAdminTemplateMixin, TemplateView):
         context.update(
             stats=stats,
             storefront=self.storefront,
+            share_links=selectors.share_links(storefront=self.storefront)
+            if self.storefront is not None
+            else [],
             is_staff=self.request.user.is_staff,
             storefronts=selectors.storefronts() if self.request.user.is_staff else [],
             learners_csv=reverse("studio_export_learners") + query,

@@ -113,3 +113,26 @@ def test_the_studio_shows_its_own_heading_not_home(client):
     heading = re.search(r"<h1[^>]*>(.*?)</h1>", html, re.S)
     assert heading is not None
     assert strip_tags(heading.group(1)).split()[:1] == ["Studio"]
+
+
+def test_the_studio_share_panel_lists_each_page_link(client):
+    creator = UserFactory()
+    maya = creator_page(title="Maya Okafor", slug="maya", creator=creator)
+    course_page(creator=maya, title="Weekday sourdough", slug="weekday-sourdough")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    html = client.get(reverse("studio_dashboard") + f"?creator={maya.pk}").content.decode()
+
+    assert 'id="share-heading"' in html
+    assert 'value="http://testserver/maya/"' in html
+    assert 'value="http://testserver/maya/weekday-sourdough/"' in html
+
+
+def test_creators_pick_course_topics_as_checkboxes():
+    from django import forms
+
+    from courses.models import CoursePage
+
+    form_class = CoursePage.get_edit_handler().get_form_class()
+
+    assert isinstance(form_class.base_fields["topics"].widget, forms.CheckboxSelectMultiple)
