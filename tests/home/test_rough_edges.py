@@ -136,3 +136,30 @@ def test_creators_pick_course_topics_as_checkboxes():
     form_class = CoursePage.get_edit_handler().get_form_class()
 
     assert isinstance(form_class.base_fields["topics"].widget, forms.CheckboxSelectMultiple)
+
+
+def test_seed_demo_provisions_its_creators_as_approval_does_with_drawn_images():
+    from io import StringIO
+
+    from django.core.management import call_command
+    from wagtail.models import GroupPagePermission
+
+    from accounts.models import User
+    from courses.models import CoursePage
+    from home.models import CreatorPage
+    from workshops.models import WorkshopPage
+
+    call_command("seed_demo", stdout=StringIO())
+
+    maya = User.objects.get(email="maya@example.com")
+    storefront = CreatorPage.objects.get(creator=maya)
+    assert maya.has_perm("wagtailadmin.access_admin")
+    assert GroupPagePermission.objects.filter(
+        group__user=maya, page=storefront, permission__codename="publish_page"
+    ).exists()
+    assert storefront.avatar is not None and storefront.banner is not None
+    assert (storefront.banner.width, storefront.banner.height) == (1600, 500)
+    # The pictures are in the creator's own collection, as their uploads would be.
+    assert storefront.avatar.collection.name.startswith("Maya Okafor images")
+    assert all(page.cover_image_id for page in CoursePage.objects.all())
+    assert all(page.cover_image_id for page in WorkshopPage.objects.all())

@@ -43,21 +43,28 @@ def main() -> int:
             urllib.request.urlopen(base_url + path).read()  # noqa: S310 - our server
         for name, path in pages.items():
             report = out / f"{name}.json"
-            subprocess.run(  # noqa: S603 - the pinned Lighthouse
-                [  # noqa: S607 - npx from the PATH, as a developer runs it
-                    "npx",
-                    "--yes",
-                    LIGHTHOUSE,
-                    base_url + path,
-                    "--quiet",
-                    "--output=json",
-                    f"--output-path={report}",
-                    f"--only-categories={','.join(CATEGORIES)}",
-                    "--chrome-flags=--headless=new --no-sandbox --disable-gpu",
-                ],
-                check=True,
-                env={**os.environ, "CHROME_PATH": CHROMIUM},
-            )
+            # Lighthouse now and then fails to record a trace on a busy machine (NO_NAVSTART):
+            # its advice is to run it again, so it gets three tries.
+            for attempt in range(1, 4):
+                result = subprocess.run(  # noqa: S603 - the pinned Lighthouse
+                    [  # noqa: S607 - npx from the PATH, as a developer runs it
+                        "npx",
+                        "--yes",
+                        LIGHTHOUSE,
+                        base_url + path,
+                        "--quiet",
+                        "--output=json",
+                        f"--output-path={report}",
+                        f"--only-categories={','.join(CATEGORIES)}",
+                        "--chrome-flags=--headless=new --no-sandbox --disable-gpu",
+                    ],
+                    env={**os.environ, "CHROME_PATH": CHROMIUM},
+                )
+                if result.returncode == 0:
+                    break
+                print(f"Lighthouse failed on {path} (try {attempt} of 3)", file=sys.stderr)
+            else:
+                return 2
             categories = json.loads(report.read_text())["categories"]
             rows.append((name, path, [round(categories[c]["score"] * 100) for c in CATEGORIES]))
     print(f"\n{'page':<10} {'perf':>5} {'a11y':>5} {'best':>5} {'seo':>5}  path")
