@@ -29,7 +29,15 @@ from ..rules import (
     join_link_open,
     offer_deadline,
 )
-from .common import CANCELLED, SOLD_OUT, STARTED, SoldOut, WorkshopError, inventory_for
+from .common import (
+    CANCELLED,
+    SOLD_OUT,
+    STARTED,
+    SoldOut,
+    WorkshopError,
+    inventory_for,
+    seat_is_free,
+)
 from .publishing import cancel_workshop, sync_published_workshop
 from .reminders import send_due_reminders
 from .seats import (
@@ -79,6 +87,7 @@ __all__ = [
     "register_free",
     "release_expired_holds",
     "release_hold",
+    "seat_is_free",
     "send_due_reminders",
     "sync_published_workshop",
 ]

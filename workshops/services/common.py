@@ -3,7 +3,7 @@ conditional UPDATE, and handing work to Celery after commit."""
 
 from datetime import datetime
 
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -49,13 +49,22 @@ def inventory_for(workshop: WorkshopPage) -> SeatInventory:
     return inventory
 
 
+def seat_is_free() -> Q:
+    """The seat guard: the condition a seat row must meet, at the moment of the UPDATE, for a
+    seat to be taken (the workshop is not cancelled and a seat is still free).
+
+    PostgreSQL evaluates it on the locked row, so it holds under any concurrency. It is a
+    function of its own so that the guard-removal test (tests/workshops/test_concurrency.py)
+    can switch off exactly this guard in the real ``hold_seat`` and show the oversell.
+    """
+    return Q(cancelled_at__isnull=True, capacity__gt=F("held") + F("confirmed") + F("offered"))
+
+
 def _seat_update(inventory_id: int, *, only_if_free: bool, **changes) -> bool:
     """Apply ``changes`` (F-expressions) to the seat row in one UPDATE; whether it happened."""
     rows = SeatInventory.objects.filter(pk=inventory_id)
     if only_if_free:
-        rows = rows.filter(
-            cancelled_at__isnull=True, capacity__gt=F("held") + F("confirmed") + F("offered")
-        )
+        rows = rows.filter(seat_is_free())
     return rows.update(**changes) == 1
 
 
