@@ -28,6 +28,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies.base import BasePermissionPolicy
 
 from accounts.models import User
+from config.money import InvalidAmount, format_money, parse_major_units, to_major_units
 
 from . import selectors, services
 from .models import Order
@@ -138,6 +139,10 @@ class OrderInspectView(generic.InspectView):
         context["refund_url"] = reverse("orders:refund", args=[self.object.pk])
         context["refund_confirm_url"] = reverse("orders:refund_confirm", args=[self.object.pk])
         context["refund_refused_because"] = reason
+        remaining = services.refundable_amount(self.object)
+        context["refundable_display"] = format_money(remaining, self.object.currency)
+        context["refundable_major"] = to_major_units(remaining, self.object.currency)
+        context["ledger_refunds"] = self.object.refund_rows.select_related("requested_by")
         return context
 
 
@@ -161,13 +166,29 @@ class OrderRefundConfirmView(WagtailAdminTemplateMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        order = self.order
+        typed = self.request.GET.get("amount", "").strip()
+        amount_error = ""
+        try:
+            # Empty: all that is left; else typed in major units, as on the order page.
+            amount = (
+                parse_major_units(typed, order.currency)
+                if typed
+                else services.refundable_amount(order)
+            )
+        except InvalidAmount as not_an_amount:
+            amount, amount_error = 0, str(not_an_amount)
         context.update(
-            order=self.order,
+            order=order,
             refund_refused_because=services.may_refund(
-                user=cast(User, self.request.user), order=self.order
+                user=cast(User, self.request.user), order=order
             ),
-            refund_url=reverse("orders:refund", args=[self.order.pk]),
-            inspect_url=reverse("orders:inspect", args=[self.order.pk]),
+            refund_url=reverse("orders:refund", args=[order.pk]),
+            inspect_url=reverse("orders:inspect", args=[order.pk]),
+            typed_amount=typed,
+            amount_error=amount_error,
+            amount_display=format_money(amount, order.currency),
+            reason=self.request.GET.get("reason", "").strip()[:255],
         )
         return context
 
@@ -181,8 +202,21 @@ class OrderRefundView(View):
         if not selectors.may_see_orders(request.user):
             return HttpResponseRedirect(reverse("wagtailadmin_home"))
         order = get_object_or_404(selectors.orders_visible_to(request.user), pk=pk)
+        amount: int | None = None
+        typed = request.POST.get("amount", "").strip()
         try:
-            services.request_refund(user=request.user, order=order)
+            if typed:
+                # A partial refund: typed in major units, as prices are ("12.50", "500").
+                amount = parse_major_units(typed, order.currency)
+            refunding = amount if amount is not None else services.refundable_amount(order)
+            services.request_refund(
+                user=request.user,
+                order=order,
+                amount=amount,
+                reason=request.POST.get("reason", "").strip(),
+            )
+        except InvalidAmount as not_an_amount:
+            messages.error(request, str(not_an_amount))
         except services.RefundNotAllowed as refusal:
             messages.error(request, str(refusal))
         except stripe.StripeError as problem:
@@ -196,10 +230,10 @@ class OrderRefundView(View):
             messages.success(
                 request,
                 _(
-                    "Refund of %(amount)s requested. The order shows as refunded, and the "
-                    "learner's access ends, once Stripe confirms it."
+                    "Refund of %(amount)s requested. A full refund ends the learner's access "
+                    "once Stripe confirms it; a partial one keeps it."
                 )
-                % {"amount": order.amount_display},
+                % {"amount": format_money(refunding, order.currency)},
             )
         return HttpResponseRedirect(reverse("orders:inspect", args=[order.pk]))
 
@@ -251,6 +285,9 @@ class OrderViewSet(ModelViewSet):
         "workshop_registration",
         "buyer",
         "amount_display",
+        "platform_fee_amount",
+        "creator_share_amount",
+        "amount_refunded",
         "status",
         "created_at",
         "paid_at",

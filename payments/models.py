@@ -45,6 +45,14 @@ class Order(models.Model):
     # open order.
     amount = models.PositiveIntegerField(help_text=_("In the currency's minor unit."))
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    # The ledger (payments/fees.py): fee + creator share == amount, fixed when checkout starts
+    # at the fee percentage of that moment. Both in the currency's minor unit.
+    platform_fee_amount = models.PositiveIntegerField(default=0)
+    creator_share_amount = models.PositiveIntegerField(default=0)
+    # Sums of the succeeded Refund rows, kept in step by services (minor units): all that was
+    # refunded, and the part of it that came out of the platform's fee.
+    amount_refunded = models.PositiveIntegerField(default=0)
+    platform_fee_refunded = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     # NULL until Stripe assigns one; unique still allows many NULLs.
     stripe_checkout_session_id = models.CharField(max_length=255, unique=True, null=True)  # noqa: DJ001
@@ -89,6 +97,18 @@ class Order(models.Model):
                 ),
                 name="order_buys_exactly_one_thing",
             ),
+            # One open checkout per buyer and thing: concurrent Buy clicks find the same
+            # pending order (and so one Checkout Session) without locking the buyer's row.
+            models.UniqueConstraint(
+                fields=["buyer", "course"],
+                condition=models.Q(status="pending", course__isnull=False),
+                name="one_pending_order_per_buyer_and_course",
+            ),
+            models.UniqueConstraint(
+                fields=["workshop_registration"],
+                condition=models.Q(status="pending", workshop_registration__isnull=False),
+                name="one_pending_order_per_seat",
+            ),
         ]
         indexes = [models.Index(fields=["buyer", "status"]), models.Index(fields=["created_at"])]
 
@@ -117,6 +137,10 @@ class Order(models.Model):
     @property
     def list_amount_display(self) -> str:
         return format_money(self.list_amount or self.amount, self.currency)
+
+    @property
+    def refundable_amount(self) -> int:
+        return max(self.amount - self.amount_refunded, 0)
 
 
 class DiscountCode(models.Model):
@@ -190,6 +214,63 @@ class DiscountCode(models.Model):
         if self.kind == self.Kind.PERCENT:
             return f"{self.percent_off}%"
         return format_money(self.amount_off or 0, self.currency)
+
+
+class Refund(models.Model):
+    """Money given back on an order: one row per Stripe refund, partial or full.
+
+    Made by staff or the creator from the Orders admin (``requested_by`` set), by the
+    platform itself (a payment for something already owned, a seat gone: ``automatic``), or
+    found in Stripe's events (made in Stripe's dashboard). Stripe is the source of truth:
+    ``charge.refunded`` and ``refund.updated`` reconcile amount and status, in any order.
+    """
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")  # our row, Stripe not answered yet
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        CANCELED = "canceled", _("Canceled")
+
+    class Source(models.TextChoices):
+        STAFF = "staff", _("Staff")
+        CREATOR = "creator", _("Creator")
+        AUTOMATIC = "automatic", _("Automatic")
+        STRIPE = "stripe", _("Stripe dashboard")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refund_rows")
+    amount = models.PositiveIntegerField(help_text=_("In the currency's minor unit."))
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    # What the platform and the creator each gave back (payments/fees.split_refund).
+    platform_fee_refunded = models.PositiveIntegerField(default=0)
+    creator_share_reversed = models.PositiveIntegerField(default=0)
+    reason = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    stripe_refund_id = models.CharField(max_length=255, unique=True, null=True)  # noqa: DJ001
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{format_money(self.amount, self.currency)} of {self.order_id} ({self.status})"
+
+    @property
+    def amount_display(self) -> str:
+        return format_money(self.amount, self.currency)
 
 
 class StripeEvent(models.Model):
