@@ -337,3 +337,19 @@ def test_the_workshops_creator_sees_and_refunds_its_seat_orders_only(
     assert response.status_code == 302
     [refund] = stripe_api.objects("refund")
     assert refund["metadata"] == {"order_id": str(seat_order.pk)}
+
+
+def test_the_refund_confirmation_names_a_typed_partial_amount_and_refuses_nonsense(
+    staff, paid_order, stripe_api
+):
+    confirm_url = reverse("orders:refund_confirm", args=[paid_order.pk])
+
+    html = signed_in(staff).get(confirm_url, {"amount": "10.00", "reason": "late"}).content
+    page = html.decode()
+    assert "Yes, refund €10.00" in page
+    assert 'name="amount" value="10.00"' in page and 'name="reason" value="late"' in page
+
+    nonsense = signed_in(staff).get(confirm_url, {"amount": "ten euros"})
+    assert nonsense.status_code == 200
+    assert "Yes, refund" not in nonsense.content.decode()
+    assert stripe_api.objects("refund") == []  # asking is not refunding
