@@ -10,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lock bench drill check-services lint clean
+.PHONY: run test install lock bench drill check-services lint clean audit screenshots
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || test -n "$(PYTHON)" || \
@@ -60,6 +60,16 @@ bench: install
 drill: install
 	$(BIN)/python -m tests.services
 	$(BIN)/python -m tests.drill.run $(DRILL_ARGS)
+
+## make audit: Lighthouse (npm, pinned) on the demo site under production settings; prints scores.
+audit: install
+	$(BIN)/python -m tests.services
+	$(BIN)/python -m tests.tools.audit
+
+## make screenshots: the key pages at 1280 and 390 px, under var/screenshots/.
+screenshots: install
+	$(BIN)/python -m tests.services
+	$(BIN)/python -m tests.tools.screenshots
 
 ## make lock: re-pin every transitive dependency after editing pyproject.toml.
 lock:

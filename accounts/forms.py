@@ -1,3 +1,4 @@
+from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.conf import settings
@@ -7,6 +8,15 @@ from .models import User
 from .timezones import is_valid_timezone, timezone_names
 
 SEND_HOUR_CHOICES = [(hour, f"{hour:02d}:00") for hour in range(24)]
+
+
+class LoginForm(AllauthLoginForm):
+    """allauth's sign-in form with the site's wording ("Remember Me" -> sentence case)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "remember" in self.fields:
+            self.fields["remember"].label = _("Keep me signed in")
 
 
 class SignupForm(AllauthSignupForm):

@@ -1,8 +1,10 @@
-"""Middleware that must run before everything else (see MIDDLEWARE in config/settings/base.py)."""
+"""The site's own middleware (its order is in MIDDLEWARE, config/settings/base.py): request ids
+and health probes first of all, and the friendly 405 page."""
 
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 
 from . import health
 from .logs import REQUEST_ID_HEADER, current_request, request_id_for
@@ -41,3 +43,26 @@ class HealthCheckMiddleware:
         if request.path == "/readyz":
             return health.readyz(request)
         return self.get_response(request)
+
+
+class FriendlyMethodNotAllowedMiddleware:
+    """A page in the site's look for a 405 (a GET on a POST-only URL, say: a form link opened
+    in a new tab), instead of the browser's empty error page.
+
+    Only for empty 405 responses to requests that accept HTML: an API's own 405 body stays.
+    The ``Allow`` header and the status are kept.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 405
+            and not response.content
+            and "text/html" in request.headers.get("Accept", "text/html")
+        ):
+            response.content = render_to_string("405.html", request=request)
+            response["Content-Type"] = "text/html; charset=utf-8"
+        return response

@@ -7,6 +7,7 @@ revision rewrites every page field (docs/architecture.md, invariant 2).
 
 from urllib.parse import urlencode
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -59,6 +60,8 @@ class CourseIndexPage(Page):
     max_count = 1
 
     def get_context(self, request, *args, **kwargs):
+        from .selectors import course_cards
+
         context = super().get_context(request, *args, **kwargs)
         courses = (
             CoursePage.objects.live()
@@ -85,6 +88,7 @@ class CourseIndexPage(Page):
         filters = {key: value for key, value in (("topic", topic), ("creator", creator)) if value}
         context.update(
             courses=page_obj,
+            cards=course_cards(page_obj, creators=creators),
             page_obj=page_obj,
             topics=Topic.objects.all(),
             creators=creators,
@@ -143,7 +147,7 @@ class CoursePage(PricedMixin, Page):
         FieldPanel("tagline"),
         FieldPanel("cover_image"),
         FieldPanel("description"),
-        FieldPanel("topics"),
+        FieldPanel("topics", widget=forms.CheckboxSelectMultiple),
         MultiFieldPanel(
             [FieldRowPanel([FieldPanel("price_amount"), FieldPanel("currency")])],
             heading=_("Price"),
@@ -169,6 +173,10 @@ class CoursePage(PricedMixin, Page):
 
     class Meta:
         verbose_name = _("course")
+
+    @property
+    def share_image(self):
+        return self.cover_image
 
     def clean(self):
         super().clean()
@@ -215,8 +223,12 @@ class CoursePage(PricedMixin, Page):
 class LessonPage(Page):
     """One lesson of a course, released on day ``day`` of the learner's schedule."""
 
+    # Stored as an offset (0 = the day of enrolment); learners see it as "Day 1" (display_day).
     day = models.PositiveSmallIntegerField(
-        help_text=_("0 = the day of enrolment (or the cohort's start date).")
+        _("days after enrolment"),
+        help_text=_(
+            "0 = the day of enrolment (or the cohort's start date), shown to learners as Day 1."
+        ),
     )
     summary = models.TextField(blank=True)
     estimated_minutes = models.PositiveSmallIntegerField(default=10)
@@ -236,6 +248,11 @@ class LessonPage(Page):
 
     class Meta:
         verbose_name = _("lesson")
+
+    @property
+    def display_day(self) -> int:
+        """The day learners see: "Day 1" is the day of enrolment, on the site and in e-mails."""
+        return self.day + 1
 
     @property
     def course(self) -> CoursePage:

@@ -7,9 +7,13 @@ from datetime import datetime
 from enum import StrEnum
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.db.models.functions import Length, Substr
 from django.utils import timezone
+from django.utils.translation import ngettext
 from wagtail.models import Page, ReferenceIndex
+
+from config.cards import Card
 
 from .models import CoursePage, Enrollment, LessonDelivery, LessonPage, LessonProgress
 
@@ -119,6 +123,16 @@ def learner_enrollments(*, learner) -> QuerySet[Enrollment]:
     )
 
 
+def dashboard_enrollments(*, learner) -> QuerySet[Enrollment]:
+    """Every enrolment of the learner for "My learning", refunded ones included (the page marks
+    them refunded rather than letting a course vanish without a trace), newest first."""
+    return (
+        Enrollment.objects.filter(learner=learner)
+        .select_related("course")
+        .order_by("-enrolled_at", "-pk")
+    )
+
+
 def _is_released(delivery: LessonDelivery, now: datetime) -> bool:
     # The same rule as lesson_access: sent, or due.
     return delivery.status == LessonDelivery.Status.SENT or delivery.due_at <= now
@@ -187,3 +201,48 @@ def enrollment_in(*, user, course: CoursePage) -> Enrollment | None:
     if not user.is_authenticated:
         return None
     return Enrollment.objects.filter(learner=user, course=course).first()
+
+
+def course_cards(
+    courses: Iterable[CoursePage], *, creators: Iterable[Page] | None = None
+) -> list[Card]:
+    """Cards for a list of courses, in three queries whatever its length.
+
+    ``creators`` are storefront pages already loaded (the catalog has them); the missing ones
+    are read in one query, and the live lessons of every course are counted in one more.
+    """
+    courses = list(courses)
+    parent_paths = {course.path[: -Page.steplen] for course in courses}
+    creator_by_path = {page.path: page for page in creators or ()}
+    missing = parent_paths - creator_by_path.keys()
+    if missing:
+        creator_by_path.update({page.path: page for page in Page.objects.filter(path__in=missing)})
+    lesson_counts = dict(
+        LessonPage.objects.live()
+        .annotate(course_path=Substr("path", 1, Length("path") - Page.steplen))
+        .filter(course_path__in=[course.path for course in courses])
+        .order_by()  # no ordering column in the GROUP BY
+        .values_list("course_path")
+        .annotate(count=Count("pk"))
+        .values_list("course_path", "count")
+    )
+    cards = []
+    for course in courses:
+        lessons = lesson_counts.get(course.path, 0)
+        cards.append(
+            Card(
+                page=course,
+                kind="course",
+                image=course.cover_image,
+                creator=creator_by_path.get(course.path[: -Page.steplen]),
+                summary=course.tagline,
+                price_display=course.price_display,
+                is_free=course.is_free,
+                length=ngettext("%(count)d lesson", "%(count)d lessons", lessons)
+                % {"count": lessons}
+                if lessons
+                else "",
+                tags=[topic.name for topic in course.topics.all()],
+            )
+        )
+    return cards

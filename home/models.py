@@ -6,7 +6,13 @@ from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
 from wagtail.search import index
 
+from config.cards import Card
+
 from .blocks import LinkBlock, SectionStreamBlock
+
+# How many courses and workshops the home page shows.
+FEATURED_COURSES = 6
+UPCOMING_WORKSHOPS = 3
 
 
 class HomePage(Page):
@@ -68,9 +74,35 @@ class HomePage(Page):
         return target.specific.route(request, [])
 
     def get_context(self, request, *args, **kwargs):
+        from courses.models import CoursePage
+        from courses.selectors import course_cards
+        from workshops.models import WorkshopIndexPage
+        from workshops.selectors import workshop_cards, workshop_listing
+
         context = super().get_context(request, *args, **kwargs)
-        context["creators"] = (
-            CreatorPage.objects.live().child_of(self).select_related("avatar").order_by("title")
+        creators = list(
+            CreatorPage.objects.live()
+            .public()
+            .child_of(self)
+            .select_related("avatar")
+            .order_by("title")
+        )
+        featured = (
+            CoursePage.objects.live()
+            .public()
+            .defer_streamfields()
+            .select_related("cover_image")
+            .prefetch_related("topics", "cover_image__renditions")
+            .order_by(models.F("first_published_at").desc(nulls_last=True), "title")[
+                :FEATURED_COURSES
+            ]
+        )
+        upcoming = workshop_listing(past=False).workshops[:UPCOMING_WORKSHOPS]
+        context.update(
+            featured_courses=course_cards(featured, creators=creators),
+            upcoming_workshops=[item.card for item in workshop_cards(upcoming)],
+            creators=[creator.card for creator in creators],
+            workshop_index=WorkshopIndexPage.objects.live().first(),
         )
         return context
 
@@ -111,12 +143,24 @@ class CreatorPage(Page):
         editable=False,
         help_text=_("The account that owns this storefront."),
     )
+    # The portrait: square, shown round on cards and the storefront.
     avatar = models.ForeignKey(
         "wagtailimages.Image",
+        verbose_name=_("portrait"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        help_text=_("A square photo of you; at least 400 × 400 px."),
+    )
+    banner = models.ForeignKey(
+        "wagtailimages.Image",
+        verbose_name=_("banner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("A wide image across the top of your storefront; at least 1600 × 500 px."),
     )
     niche = models.CharField(max_length=120, blank=True, help_text=_("e.g. “Sourdough baking”"))
     bio = RichTextField(features=["bold", "italic", "link", "ol", "ul"], blank=True)
@@ -125,6 +169,7 @@ class CreatorPage(Page):
     content_panels = [
         *Page.content_panels,
         FieldPanel("avatar"),
+        FieldPanel("banner"),
         FieldPanel("niche"),
         FieldPanel("bio"),
         FieldPanel("links"),
@@ -142,6 +187,37 @@ class CreatorPage(Page):
     @property
     def display_name(self) -> str:
         return self.title
+
+    @property
+    def share_image(self):
+        """The picture of this page's share card (Open Graph, Twitter)."""
+        return self.banner or self.avatar
+
+    @property
+    def card(self) -> Card:
+        return Card(page=self, kind="creator", image=self.avatar, summary=self.niche)
+
+    def get_context(self, request, *args, **kwargs):
+        from courses.models import CoursePage
+        from courses.selectors import course_cards
+        from workshops.selectors import workshop_cards, workshop_listing
+
+        context = super().get_context(request, *args, **kwargs)
+        courses = (
+            CoursePage.objects.live()
+            .public()
+            .child_of(self)
+            .defer_streamfields()
+            .select_related("cover_image")
+            .prefetch_related("topics", "cover_image__renditions")
+            .order_by("-first_published_at", "title")
+        )
+        workshops = workshop_listing(past=False, creator=self.slug).workshops
+        context.update(
+            course_cards=course_cards(courses, creators=[self]),
+            workshop_cards=[item.card for item in workshop_cards(workshops)],
+        )
+        return context
 
     def with_content_json(self, content):
         """A revision never changes who owns the storefront (Wagtail keeps ``owner`` so too)."""

@@ -7,6 +7,7 @@ which checks again who may refund what.
 """
 
 import logging
+from typing import cast
 
 import django_filters
 import stripe
@@ -18,13 +19,15 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.generic import View
+from django.views.generic import TemplateView, View
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.ui.tables import Column, DateColumn, StatusFlagColumn, StatusTagColumn
 from wagtail.admin.views import generic
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies.base import BasePermissionPolicy
 
+from accounts.models import User
 from config.money import InvalidAmount, format_money, parse_major_units, to_major_units
 
 from . import selectors, services
@@ -134,11 +137,59 @@ class OrderInspectView(generic.InspectView):
         context = super().get_context_data(**kwargs)
         reason = services.may_refund(user=self.request.user, order=self.object)
         context["refund_url"] = reverse("orders:refund", args=[self.object.pk])
+        context["refund_confirm_url"] = reverse("orders:refund_confirm", args=[self.object.pk])
         context["refund_refused_because"] = reason
         remaining = services.refundable_amount(self.object)
         context["refundable_display"] = format_money(remaining, self.object.currency)
         context["refundable_major"] = to_major_units(remaining, self.object.currency)
         context["ledger_refunds"] = self.object.refund_rows.select_related("requested_by")
+        return context
+
+
+class OrderRefundConfirmView(WagtailAdminTemplateMixin, TemplateView):
+    """The confirmation step before a refund: what will be refunded, to whom; nothing changes
+    until its button posts to ``OrderRefundView``."""
+
+    template_name = "payments/admin/order_refund_confirm.html"
+    page_title = gettext_lazy("Refund")
+    header_icon = "form"
+    breadcrumbs_items: list = []  # Wagtail's full header: "Refund" and the item, visible
+
+    def dispatch(self, request, *args, **kwargs):
+        if not selectors.may_see_orders(request.user):
+            return HttpResponseRedirect(reverse("wagtailadmin_home"))
+        self.order = get_object_or_404(selectors.orders_visible_to(request.user), pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_subtitle(self):
+        return self.order.item_title
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        order = self.order
+        typed = self.request.GET.get("amount", "").strip()
+        amount_error = ""
+        try:
+            # Empty: all that is left; else typed in major units, as on the order page.
+            amount = (
+                parse_major_units(typed, order.currency)
+                if typed
+                else services.refundable_amount(order)
+            )
+        except InvalidAmount as not_an_amount:
+            amount, amount_error = 0, str(not_an_amount)
+        context.update(
+            order=order,
+            refund_refused_because=services.may_refund(
+                user=cast(User, self.request.user), order=order
+            ),
+            refund_url=reverse("orders:refund", args=[order.pk]),
+            inspect_url=reverse("orders:inspect", args=[order.pk]),
+            typed_amount=typed,
+            amount_error=amount_error,
+            amount_display=format_money(amount, order.currency),
+            reason=self.request.GET.get("reason", "").strip()[:255],
+        )
         return context
 
 
@@ -260,4 +311,9 @@ class OrderViewSet(ModelViewSet):
             path("results/", self.index_results_view, name="index_results"),
             path("inspect/<uuid:pk>/", self.inspect_view, name="inspect"),
             path("refund/<uuid:pk>/", OrderRefundView.as_view(), name="refund"),
+            path(
+                "refund/<uuid:pk>/confirm/",
+                OrderRefundConfirmView.as_view(),
+                name="refund_confirm",
+            ),
         ]

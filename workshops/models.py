@@ -157,6 +157,10 @@ class WorkshopPage(PricedMixin, Page):
     class Meta:
         verbose_name = _("workshop")
 
+    @property
+    def share_image(self):
+        return self.cover_image
+
     def clean(self):
         super().clean()
         self.clean_price()

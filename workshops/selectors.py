@@ -17,8 +17,11 @@ from django.db.models import (
 )
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from taggit.models import Tag
 from wagtail.models import Page
+
+from config.cards import Card
 
 from .models import Registration, SeatInventory, WaitlistEntry, WorkshopPage
 from .rules import JOIN_LINK_OPENS_BEFORE, cancellation_deadline, join_link_open
@@ -81,7 +84,7 @@ def workshop_listing(
     workshops = (
         live.annotate(ends=ends_at_expression())
         .select_related("seats", "cover_image")
-        .prefetch_related("cover_image__renditions")
+        .prefetch_related("cover_image__renditions", "topics")
     )
     if past:
         workshops = workshops.filter(ends__lte=now).order_by("-starts_at", "pk")
@@ -140,6 +143,33 @@ class WorkshopCard:
     creator: Page | None
     seats_left: int
     cancelled: bool
+
+    @property
+    def card(self) -> Card:
+        """The shared card (``templates/components/card.html``) of this workshop."""
+        workshop = self.workshop
+        if self.cancelled:
+            status = gettext("Cancelled")
+        elif workshop.ends_at <= timezone.now():
+            status = gettext("Ended")
+        elif self.seats_left == 0:
+            status = gettext("Sold out")
+        else:
+            status = ngettext("%(count)d seat left", "%(count)d seats left", self.seats_left) % {
+                "count": self.seats_left
+            }
+        return Card(
+            page=workshop,
+            kind="workshop",
+            image=workshop.cover_image,
+            creator=self.creator,
+            summary=workshop.tagline,
+            price_display=workshop.price_display,
+            is_free=workshop.is_free,
+            starts_at=workshop.starts_at,
+            status=status,
+            tags=[tag.name for tag in workshop.topics.all()],
+        )
 
 
 def workshop_cards(workshops) -> list[WorkshopCard]:

@@ -2,6 +2,7 @@
 says what happened. Bad input gets a clear message and changes nothing (architecture.md #8)."""
 
 from functools import wraps
+from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,6 +14,7 @@ from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.models import User
 from config.pagecache.views import csrf_when_signed_in
 
 from . import services
@@ -60,6 +62,36 @@ def register(request, workshop: WorkshopPage) -> HttpResponse:
             request, _("You're registered. The confirmation with a calendar invite is on its way.")
         )
     return _back_to(workshop)
+
+
+@require_GET
+@login_required
+def cancel_confirm(request: HttpRequest, workshop_id: int) -> HttpResponse:
+    """The step before "Cancel my seat" acts: what cancelling means, and the refund's amount.
+
+    The amount is what the learner paid (their order, read through the registration's reverse
+    relation: this app never imports ``payments``), else the workshop's price.
+    """
+    workshop = _workshop(workshop_id)
+    learner = cast(User, request.user)  # login_required
+    registration = Registration.objects.filter(
+        workshop=workshop, learner=learner, status__in=Registration.HOLDS_SEAT
+    ).first()
+    if registration is None:
+        messages.error(request, _("You have no seat at this workshop to cancel."))
+        return _back_to(workshop)
+    refund = ""
+    if registration.paid and registration.status == Registration.Status.CONFIRMED:
+        order = registration.orders.filter(status="paid").first()
+        refund = order.amount_display if order is not None else workshop.price_display
+    state = workshop_page_state(workshop=workshop, user=learner)
+    response = TemplateResponse(
+        request,
+        "workshops/cancel_confirm.html",
+        {"page": workshop, "registration": registration, "refund": refund, "state": state},
+    )
+    add_never_cache_headers(response)
+    return response
 
 
 @learner_action

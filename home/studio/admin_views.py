@@ -55,6 +55,9 @@ class StudioDashboardView(WagtailAdminTemplateMixin, TemplateView):
     template_name = "studio/dashboard.html"
     page_title = gettext_lazy("Studio")
     header_icon = "table"
+    # No breadcrumbs: Wagtail then shows the full header, "Studio" and the storefront's name,
+    # instead of a slim one whose only (and so visible) title is the breadcrumb "Home".
+    breadcrumbs_items: list = []
 
     def dispatch(self, request, *args, **kwargs):
         self.storefront = chosen_storefront(request)
@@ -79,6 +82,9 @@ class StudioDashboardView(WagtailAdminTemplateMixin, TemplateView):
         context.update(
             stats=stats,
             storefront=self.storefront,
+            share_links=selectors.share_links(storefront=self.storefront)
+            if self.storefront is not None
+            else [],
             is_staff=self.request.user.is_staff,
             storefronts=selectors.storefronts() if self.request.user.is_staff else [],
             learners_csv=reverse("studio_export_learners") + query,
@@ -157,6 +163,7 @@ class AnnounceView(WagtailAdminTemplateMixin, TemplateView):
     template_name = "studio/announce.html"
     page_title = gettext_lazy("Announcements")
     header_icon = "mail"
+    breadcrumbs_items: list = []  # the full header, with a visible title (see the dashboard)
 
     def dispatch(self, request, *args, **kwargs):
         storefront = chosen_storefront(request)

@@ -15,7 +15,9 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, Substr, TruncWeek
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from config.mail import absolute_url
 from config.money import format_money, minor_unit_exponent
 from courses.models import CoursePage, Enrollment, LessonDelivery, LessonPage, LessonProgress
 from home.models import CreatorApplication, CreatorPage
@@ -473,3 +475,20 @@ def staff_overview() -> StaffOverview:
         learners=counts["learners"],
         enrollments=counts["enrollments"],
     )
+
+
+@dataclass(frozen=True)
+class ShareLink:
+    title: str
+    kind: str
+    url: str
+
+
+def share_links(*, storefront: CreatorPage) -> list[ShareLink]:
+    """The public address of the storefront and of each of its live courses and workshops,
+    for the studio's share panel (a creator pastes them into a profile or a post)."""
+    links = [ShareLink(storefront.title, gettext("Storefront"), absolute_url(storefront.url))]
+    for page in storefront.get_children().live().public().specific().order_by("title"):
+        kind = gettext("Workshop") if isinstance(page, WorkshopPage) else gettext("Course")
+        links.append(ShareLink(page.title, kind, absolute_url(page.url or "/")))
+    return links

@@ -10,3 +10,26 @@
     if (field && !field.value) { field.value = zone; }
   });
 })();
+
+// The phone menu: the button opens and folds the navigation (without JavaScript it is a link
+// to #site-nav, which the CSS opens with :target).
+document.addEventListener("DOMContentLoaded", function () {
+  var button = document.querySelector("[data-menu-button]");
+  var nav = document.getElementById("site-nav");
+  if (button && nav) {
+    button.addEventListener("click", function (event) {
+      event.preventDefault();  // no jump to #site-nav: open it in place
+      var open = nav.classList.toggle("open");
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+
+  // The phone's buy bar hides while the page's own price box is on screen: one button at a time.
+  var bar = document.querySelector("[data-buy-bar]");
+  var box = bar && document.getElementById(bar.getAttribute("data-buy-bar"));
+  if (bar && box && "IntersectionObserver" in window) {
+    new IntersectionObserver(function (entries) {
+      entries.forEach(function (entry) { bar.classList.toggle("is-hidden", entry.isIntersecting); });
+    }).observe(box);
+  }
+});

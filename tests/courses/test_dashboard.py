@@ -54,15 +54,20 @@ def test_dashboard_offers_continue_reading_and_resume_for_a_paused_course(client
     assert reverse("courses:resume", args=[paused_enrollment.pk]) in html
 
 
-def test_refunded_courses_leave_the_dashboard(client):
+def test_refunded_courses_stay_on_the_dashboard_marked_refunded_without_access(client):
+    # Issue #13: a refunded course used to vanish from "My learning" without a trace.
     user = learner()
-    services.revoke(enrollment=enroll(user, course_page(title="SQL on Monday")))
+    course = course_page(title="SQL on Monday")
+    services.revoke(enrollment=enroll(user, course))
     client.force_login(user)
 
     html = client.get(reverse("dashboard")).content.decode()
 
-    assert "SQL on Monday" not in html
-    assert "Nothing here yet" in html
+    assert "SQL on Monday" in html and "Refunded" in html
+    assert "The lessons are no longer available to you." in html
+    # Nothing to read or pause: no way back into the lessons from here.
+    assert "Continue:" not in html and "Pause" not in html
+    assert "Nothing here yet" not in html
 
 
 def test_dashboard_query_count_does_not_grow_with_courses(client):

@@ -201,15 +201,21 @@ def test_search_by_buyer_email(staff, paid_order, other_order):
 # -- the detail page and the Refund button ---------------------------------------------------------
 
 
-def test_detail_page_shows_the_order_and_a_refund_button(staff, paid_order):
+def test_detail_page_shows_the_order_and_a_refund_button(staff, paid_order, stripe_api):
     html = rows(signed_in(staff).get(reverse("orders:inspect", args=[paid_order.pk])))
 
     assert "buyer@example.com" in html
     assert "€49.00" in html
     assert "Amount display" not in html  # labelled "Amount"
     assert paid_order.stripe_payment_intent_id in html
-    assert reverse("orders:refund", args=[paid_order.pk]) in html
-    assert 'name="csrfmiddlewaretoken"' in html
+    # The button leads to a confirmation step that names the amount, whose form posts the refund.
+    assert reverse("orders:refund_confirm", args=[paid_order.pk]) in html
+    confirm = signed_in(staff).get(reverse("orders:refund_confirm", args=[paid_order.pk]))
+    confirm_html = confirm.content.decode()
+    assert "Yes, refund €49.00" in confirm_html and "buyer@example.com" in confirm_html
+    assert f'action="{reverse("orders:refund", args=[paid_order.pk])}"' in confirm_html
+    assert 'name="csrfmiddlewaretoken"' in confirm_html
+    assert stripe_api.objects("refund") == []  # asking is not refunding
 
 
 def test_staff_refund_from_the_admin(staff, paid_order, stripe_api):
@@ -331,3 +337,19 @@ def test_the_workshops_creator_sees_and_refunds_its_seat_orders_only(
     assert response.status_code == 302
     [refund] = stripe_api.objects("refund")
     assert refund["metadata"] == {"order_id": str(seat_order.pk)}
+
+
+def test_the_refund_confirmation_names_a_typed_partial_amount_and_refuses_nonsense(
+    staff, paid_order, stripe_api
+):
+    confirm_url = reverse("orders:refund_confirm", args=[paid_order.pk])
+
+    html = signed_in(staff).get(confirm_url, {"amount": "10.00", "reason": "late"}).content
+    page = html.decode()
+    assert "Yes, refund €10.00" in page
+    assert 'name="amount" value="10.00"' in page and 'name="reason" value="late"' in page
+
+    nonsense = signed_in(staff).get(confirm_url, {"amount": "ten euros"})
+    assert nonsense.status_code == 200
+    assert "Yes, refund" not in nonsense.content.decode()
+    assert stripe_api.objects("refund") == []  # asking is not refunding

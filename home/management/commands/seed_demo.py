@@ -13,12 +13,15 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
-from wagtail.models import Page, Site
+from django.utils.html import strip_tags
+from wagtail.models import Collection, Page, Site
 from wagtail.rich_text import RichText
 
 from courses import services as course_services
 from courses.models import CourseIndexPage, CoursePage, LessonPage, Topic
+from home.demo_images import demo_image
 from home.models import CreatorPage, HomePage, StandardPage
+from home.studio.services import provision_creator
 from workshops.demo import seed_demo_workshops
 from workshops.models import WorkshopIndexPage
 
@@ -106,7 +109,7 @@ COURSES: list[dict[str, Any]] = [
                     {
                         "question": "Do I need a starter already?",
                         "answer": RichText(
-                            "<p>No. Day 0 shows you how to wake up a "
+                            "<p>No. Day 1 shows you how to wake up a "
                             "dried one or borrow a spoonful.</p>"
                         ),
                     },
@@ -400,6 +403,8 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
+        # Each storefront's own image collection, where its demo pictures go.
+        self.image_collections: dict[int, Collection] = {}
         home = self.home_page()
         admin = self.user(ADMIN, is_staff=True, is_superuser=True)
         for title, slug, introduction in STANDARD_PAGES:
@@ -414,7 +419,7 @@ class Command(BaseCommand):
         creators = []
         for spec in CREATORS:
             user = self.user(spec)
-            creators.append(self.page(home, CreatorPage, creator=user, **spec["page"]))
+            creators.append(self.creator(user, spec))
         learner = self.user(LEARNER)
         catalog = self.page(
             home,
@@ -427,6 +432,8 @@ class Command(BaseCommand):
         courses = [self.course(creators[spec["creator"]], spec) for spec in COURSES]
         self.enroll_demo_learner(learner, courses[0])
         workshops = seed_demo_workshops(creator_pages=creators)
+        for workshop in workshops:
+            self.with_cover(workshop, workshop.title)
 
         self.stdout.write(self.style.SUCCESS("Demo content is ready. Sign in with:"))
         for user, role in (
@@ -458,6 +465,49 @@ class Command(BaseCommand):
         )
         return user
 
+    def creator(self, user, spec: dict) -> CreatorPage:
+        """The storefront, group and collections exactly as approving an application makes
+        them (the same service), then the demo's portrait, banner and links."""
+        page_spec = spec["page"]
+        space = provision_creator(
+            user=user,
+            display_name=page_spec["title"],
+            niche=page_spec["niche"],
+            bio=strip_tags(page_spec["bio"]),
+        )
+        storefront = space.storefront
+        self.image_collections[storefront.pk] = space.image_collection
+        if storefront.avatar_id is None or storefront.banner_id is None:
+            initials = "".join(word[0] for word in page_spec["title"].split()[:2])
+            storefront.avatar = demo_image(
+                title=f"{page_spec['title']}: portrait",
+                size=(640, 640),
+                collection=space.image_collection,
+                initials=initials,
+            )
+            storefront.banner = demo_image(
+                title=f"{page_spec['title']}: banner",
+                size=(1600, 500),
+                collection=space.image_collection,
+                text=page_spec["niche"],
+            )
+            storefront.save_revision(user=user).publish()
+        return storefront
+
+    def with_cover(self, page: Page, title: str) -> None:
+        """A drawn 16:9 cover in its creator's image collection, the first time only."""
+        page = page.specific
+        if page.cover_image_id is not None:
+            return
+        owner = page.get_parent().specific
+        collection = Collection.objects.filter(
+            name__endswith=f"images ({owner.creator_id})"
+        ).first()
+        page.cover_image = demo_image(
+            title=f"{title}: cover", size=(1600, 900), collection=collection, text=title
+        )
+        page.save_revision().publish()
+
     def page(self, parent: Page, model: type[Page], **fields) -> Page:
         existing = model.objects.child_of(parent).filter(slug=fields["slug"]).first()
         if existing is not None:
@@ -478,6 +528,7 @@ class Command(BaseCommand):
             course.topics.set([topic for topic in topics if topic.slug in spec["topics"]])
             creator.add_child(instance=course)
             course.save_revision().publish()
+        self.with_cover(course, spec["page"]["title"])
         for day, (title, summary, body) in enumerate(spec["lessons"]):
             self.page(
                 course,
