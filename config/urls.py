@@ -1,16 +1,22 @@
+from pathlib import Path
+
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
+from courses import views as course_views
 from home import views as home_views
 
 urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("admin/", include(wagtailadmin_urls)),
+    # Wagtail's document view, wrapped so that every answer carries Cache-Control: private,
+    # no-store; who gets a file is decided by its before_serve_document hook (courses).
+    re_path(r"^documents/(\d+)/(.*)$", course_views.serve_document, name="wagtaildocs_serve"),
     path("documents/", include(wagtaildocs_urls)),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
@@ -29,7 +35,13 @@ if settings.DEBUG:
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 
     urlpatterns += staticfiles_urlpatterns()
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    # Only images are public files. Documents (lesson downloads) are never served from
+    # /media/: only /documents/<id>/<name>, through the access check.
+    for public_folder in ("images", "original_images"):
+        urlpatterns += static(
+            f"{settings.MEDIA_URL}{public_folder}/",
+            document_root=Path(settings.MEDIA_ROOT) / public_folder,
+        )
 
 # Wagtail serves every other path from the page tree; it must come last.
 urlpatterns += [path("", include(wagtail_urls))]

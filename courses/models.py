@@ -23,6 +23,7 @@ from wagtail.search import index
 from wagtail.snippets.models import register_snippet
 
 from config.money import CURRENCY_CHOICES, DEFAULT_CURRENCY, PricedMixin
+from config.ownership import CreatorContentForm, CreatorContentMixin
 
 from .blocks import CourseDescriptionBlock, FaqBlock, LessonBodyBlock
 
@@ -108,8 +109,10 @@ class ScheduleMode(models.TextChoices):
     COHORT = "cohort", _("Cohort: lesson N arrives N days after a fixed start date")
 
 
-class CoursePage(PricedMixin, Page):
+class CoursePage(CreatorContentMixin, PricedMixin, Page):
     """A multi-day course on a creator's storefront; its lessons are its child pages."""
+
+    base_form_class = CreatorContentForm
 
     tagline = models.CharField(max_length=160, blank=True)
     cover_image = models.ForeignKey(
@@ -203,8 +206,10 @@ class CoursePage(PricedMixin, Page):
         return LessonPage.objects.live().child_of(self).order_by("day", "path")
 
 
-class LessonPage(Page):
+class LessonPage(CreatorContentMixin, Page):
     """One lesson of a course, released on day ``day`` of the learner's schedule."""
+
+    base_form_class = CreatorContentForm
 
     day = models.PositiveSmallIntegerField(
         help_text=_("0 = the day of enrolment (or the cohort's start date).")

@@ -6,6 +6,8 @@ from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
 from wagtail.search import index
 
+from config.ownership import CreatorContentForm, CreatorContentMixin
+
 from .blocks import LinkBlock, SectionStreamBlock
 
 
@@ -74,11 +76,13 @@ class StandardPage(Page):
     subpage_types = ["home.StandardPage"]
 
 
-class CreatorPage(Page):
+class CreatorPage(CreatorContentMixin, Page):
     """A creator's storefront, and the root of the page subtree that creator may edit.
 
     Their courses and workshops are pages below this one.
     """
+
+    base_form_class = CreatorContentForm
 
     creator = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -200,6 +204,11 @@ class Announcement(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+    @property
+    def item(self):
+        """The course or the workshop it went to (exactly one is set, see the constraint)."""
+        return self.course if self.course_id else self.workshop
 
 
 class AnnouncementRecipient(models.Model):

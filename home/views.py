@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.template.response import TemplateResponse
+from django.views.decorators.cache import cache_control
 from wagtail.models import Page
 
 from courses import selectors as course_selectors
@@ -21,6 +22,8 @@ def search(request):
     )
 
 
+# It shows workshop join links and the learner's courses: for this reader, never stored.
+@cache_control(private=True, no_store=True)
 @login_required
 def dashboard(request):
     """ "My learning": the signed-in learner's courses and workshops.

@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from wagtail.admin.forms import WagtailAdminPageForm
 
 from accounts.timezones import is_valid_timezone, timezone_names
+from config.ownership import CreatorContentForm
 
 
 class WallClockDateTimeField(forms.DateTimeField):
@@ -25,7 +25,7 @@ class WallClockDateTimeField(forms.DateTimeField):
         return parsed.replace(tzinfo=None) if parsed is not None else None
 
 
-class WorkshopPageForm(WagtailAdminPageForm):
+class WorkshopPageForm(CreatorContentForm):
     """Reads and shows the start time in the workshop's own zone, not the editor's.
 
     A creator in Lisbon scheduling a workshop "at 18:00 America/New_York" means 18:00 in New

@@ -16,6 +16,8 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
+from config.csv_export import SafeCsvExportMixin
+
 from . import services
 from .models import Registration, SeatInventory, WaitlistEntry, WorkshopPage
 
@@ -32,7 +34,7 @@ class ReadOnlyPermissionPolicy(ModelPermissionPolicy):
 register_permission_policy(Registration, ReadOnlyPermissionPolicy(Registration))
 
 
-class RegistrationIndexView(IndexView):
+class RegistrationIndexView(SafeCsvExportMixin, IndexView):
     def get_base_queryset(self):
         return super().get_base_queryset().select_related("learner", "workshop")
 

@@ -5,13 +5,11 @@ Who sees what: a creator sees their own storefront's figures and rows, staff any
 (``?creator=<storefront id>``). Everyone else gets 403. Applications are staff-only.
 """
 
-import csv
-
 from django import forms
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -24,6 +22,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies.base import BasePermissionPolicy
 
+from config.csv_export import csv_response
 from courses.models import CoursePage
 from home.models import Announcement, CreatorApplication, CreatorPage
 from workshops.models import WorkshopPage
@@ -86,21 +85,6 @@ class StudioDashboardView(WagtailAdminTemplateMixin, TemplateView):
         return context
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_response(rows, filename: str) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
 class ExportView(View):
     http_method_names = ["get"]
     kind = ""
@@ -114,7 +98,7 @@ class ExportView(View):
             if self.kind == "learners"
             else selectors.order_rows(storefront=storefront)
         )
-        return _csv_response(rows, f"{storefront.slug}-{self.kind}.csv")
+        return csv_response(rows, filename=f"{storefront.slug}-{self.kind}.csv")
 
 
 class AnnouncementForm(forms.Form):
