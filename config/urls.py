@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
@@ -8,11 +9,18 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
+from accounts import views as account_views
 from courses import views as course_views
 from home import views as home_views
 
+# One way in (issue #10): Django's admin stays (staff use it for Celery beat schedules and
+# raw user records), but its sign-in is allauth's; Wagtail's login URL goes there too.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+
 urlpatterns = [
+    path("django-admin/login/", account_views.admin_login),
     path("django-admin/", admin.site.urls),
+    path("admin/login/", account_views.admin_login, name="admin_login_redirect"),
     path("admin/", include(wagtailadmin_urls)),
     # Wagtail's document view, wrapped so that every answer carries Cache-Control: private,
     # no-store; who gets a file is decided by its before_serve_document hook (courses).

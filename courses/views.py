@@ -18,6 +18,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from wagtail.documents.views import serve as wagtail_document_serve
 
+from accounts.decorators import verified_email_required
+
 from . import selectors, services
 from .models import CoursePage, Enrollment, LessonPage
 
@@ -72,6 +74,7 @@ def _next_url(request: HttpRequest, default: str) -> str:
 
 
 @require_POST
+@verified_email_required
 def enrol(request: HttpRequest, course_id: int) -> HttpResponse:
     """Enrol the signed-in learner in a free course (paid ones go through checkout)."""
     course = CoursePage.objects.live().filter(pk=course_id).first()

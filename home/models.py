@@ -7,6 +7,7 @@ from wagtail.models import Page
 from wagtail.search import index
 
 from config.ownership import CreatorContentForm, CreatorContentMixin
+from config.validators import validate_single_line
 
 from .blocks import LinkBlock, SectionStreamBlock
 
@@ -140,7 +141,9 @@ class CreatorApplication(models.Model):
     applicant = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="creator_applications"
     )
-    display_name = models.CharField(_("display name"), max_length=120)
+    display_name = models.CharField(
+        _("display name"), max_length=120, validators=[validate_single_line]
+    )
     niche = models.CharField(max_length=120, help_text=_("e.g. “Sourdough baking”"))
     bio = models.TextField(_("short bio"), max_length=1000)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -183,7 +186,7 @@ class Announcement(models.Model):
     workshop = models.ForeignKey(
         "workshops.WorkshopPage", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    subject = models.CharField(max_length=150)
+    subject = models.CharField(max_length=150, validators=[validate_single_line])
     body = models.TextField(max_length=5000)
     created_at = models.DateTimeField()
     # The log: how many were addressed, sent, and skipped (paused learners).
@@ -218,6 +221,8 @@ class AnnouncementRecipient(models.Model):
         PENDING = "pending", _("Pending")
         SENT = "sent", _("Sent")
         SKIPPED = "skipped", _("Skipped (paused)")
+        # The message could not be built (say, a header it can't carry); never retried.
+        FAILED = "failed", _("Failed")
 
     announcement = models.ForeignKey(
         Announcement, on_delete=models.CASCADE, related_name="recipient_rows"
@@ -227,6 +232,7 @@ class AnnouncementRecipient(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
 
     class Meta:
         constraints = [

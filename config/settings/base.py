@@ -165,6 +165,11 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 # Wagtail
 
 WAGTAIL_SITE_NAME = "microcourses"
+# One way in: the admin sends people to allauth's sign-in (rate limits, lockout, mandatory
+# verification); Wagtail's own login, password reset and password change are off.
+WAGTAILADMIN_LOGIN_URL = "account_login"
+WAGTAIL_PASSWORD_RESET_ENABLED = False
+WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
 # The public base URL: absolute links in e-mails, the Wagtail admin's own links.
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 WAGTAILADMIN_BASE_URL = SITE_URL

@@ -23,6 +23,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies.base import BasePermissionPolicy
 
 from config.csv_export import csv_response
+from config.validators import validate_single_line
 from courses.models import CoursePage
 from home.models import Announcement, CreatorApplication, CreatorPage
 from workshops.models import WorkshopPage
@@ -103,7 +104,7 @@ class ExportView(View):
 
 class AnnouncementForm(forms.Form):
     item = forms.ChoiceField(label=gettext_lazy("To the learners of"))
-    subject = forms.CharField(max_length=150)
+    subject = forms.CharField(max_length=150, validators=[validate_single_line])
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), max_length=5000)
 
     def __init__(self, *args, storefront: CreatorPage, **kwargs):
