@@ -15,7 +15,7 @@ from home.models import CreatorApplication
 from payments.models import Order
 from tests.accounts.factories import PASSWORD, UserFactory
 from tests.courses.factories import course_page
-from tests.payments.factories import paid_course
+from tests.payments.factories import paid_course, user
 from tests.studio.factories import site_roots
 from tests.workshops.factories import workshop_page
 from workshops.models import Registration, WaitlistEntry
@@ -165,9 +165,9 @@ def test_the_data_migration_lowers_addresses_and_reports_collisions(caplog):
     from allauth.account.models import EmailAddress
 
     # Rows as they were before normalisation (written around the manager).
-    ann = UserFactory(email="Ann@Example.com")
-    bob_1 = UserFactory(email="Bob@Example.com")
-    bob_2 = UserFactory(email="bob@example.com")
+    ann = user(email="Ann@Example.com")
+    bob_1 = user(email="Bob@Example.com")
+    bob_2 = user(email="bob@example.com")
     migration = importlib.import_module("accounts.migrations.0002_normalise_emails")
 
     with caplog.at_level(logging.WARNING):
