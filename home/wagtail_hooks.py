@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
+from wagtail.admin.views.bulk_action import BulkAction
 from wagtail.admin.views.pages import bulk_actions as page_bulk_action_module
 from wagtail.documents.views import bulk_actions as document_bulk_action_module
 from wagtail.images.views import bulk_actions as image_bulk_action_module
@@ -62,7 +63,7 @@ def register_creator_applications():
 # two paths that didn't.
 
 
-def _without_refused_items(action_class):
+def _without_refused_items(action_class: type[BulkAction]) -> type[BulkAction]:
     """``action_class`` whose confirmation page lists only what the user may act on.
 
     Wagtail's lists the refused items too ("you don't have permission to ..."), with their
