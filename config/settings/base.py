@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Runtime files of the local setup: the SQLite database, Celery's queue folder, e-mails.
@@ -47,6 +48,8 @@ INSTALLED_APPS = [
     "allauth.account",
     # Background jobs
     "django_celery_beat",
+    # Content-Security-Policy (config/security_headers.py)
+    "csp",
     # Django
     "django.contrib.admin",
     "django.contrib.auth",
@@ -59,6 +62,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security_headers.ContentSecurityPolicyMiddleware",
+    "config.security_headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -138,6 +143,49 @@ ACCOUNT_RATE_LIMITS = {
     "manage_email": "10/m/user",
 }
 
+# Security headers (config/security_headers.py)
+
+# The site's pages: scripts and styles from this origin only, no inline ones, no plugins.
+CONTENT_SECURITY_POLICY: dict[str, Any] = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "media-src": [SELF],
+        # Lesson and course videos are YouTube or Vimeo embeds (courses.blocks.VideoBlock).
+        "frame-src": [
+            "https://www.youtube.com",
+            "https://www.youtube-nocookie.com",
+            "https://player.vimeo.com",
+        ],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        # Wagtail's preview shows our pages in a frame of the admin (same origin).
+        "frame-ancestors": [SELF],
+    },
+}
+# The Wagtail (and Django) admin runs inline scripts and styles of its own; still this origin
+# only for scripts, no plugins, no framing by others.
+ADMIN_URL_PREFIXES = ("/admin/", "/django-admin/")
+ADMIN_CONTENT_SECURITY_POLICY: dict[str, Any] = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, UNSAFE_INLINE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "frame-src": [SELF, "https:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [SELF],
+    },
+}
+SECURE_REFERRER_POLICY = "same-origin"
+
 # Internationalization
 
 LANGUAGE_CODE = "en-us"
@@ -170,6 +218,9 @@ WAGTAIL_SITE_NAME = "microcourses"
 WAGTAILADMIN_LOGIN_URL = "account_login"
 WAGTAIL_PASSWORD_RESET_ENABLED = False
 WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
+# No avatars from Gravatar: they would tell a third party who uses the admin (and break the
+# admin's Content-Security-Policy, which loads images from here only).
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 # The public base URL: absolute links in e-mails, the Wagtail admin's own links.
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 WAGTAILADMIN_BASE_URL = SITE_URL
