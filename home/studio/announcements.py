@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.mail import absolute_url, build_email
+from config.queueing import enqueue_on_commit
 from config.validators import validate_single_line
 from courses.models import CoursePage, Enrollment
 from home.models import Announcement, AnnouncementRecipient
@@ -49,8 +50,6 @@ def announce(
     now: datetime | None = None,
 ) -> Announcement:
     """Write the announcement and its recipient rows, and queue the sending after commit."""
-    from home import tasks
-
     if (course is None) == (workshop is None):
         raise AnnouncementRefused(_("Choose one course or one workshop."))
     try:
@@ -101,7 +100,7 @@ def announce(
             recipients=len(rows), skipped=skipped
         )
         announcement.recipients, announcement.skipped = len(rows), skipped
-        transaction.on_commit(lambda: tasks.send_announcement.delay(announcement.pk))
+        enqueue_on_commit("home.tasks.send_announcement", announcement.pk)
     return announcement
 
 

@@ -103,7 +103,7 @@ def assert_asked_to_confirm(response):
 
 def test_unverified_account_cannot_enrol(client, unverified):
     course = course_page(lessons=1)
-    assert_asked_to_confirm(client.post(f"/courses/{course.pk}/enrol/"))
+    assert_asked_to_confirm(client.post(f"/courses/{course.pk}/enroll/"))
     assert not Enrollment.objects.exists()
 
 
@@ -146,7 +146,7 @@ def test_a_verified_learner_still_enrols(client):
     site_roots()
     client.force_login(UserFactory())
     course = course_page(lessons=1)
-    client.post(f"/courses/{course.pk}/enrol/")
+    client.post(f"/courses/{course.pk}/enroll/")
     assert Enrollment.objects.count() == 1
 
 

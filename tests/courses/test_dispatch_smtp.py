@@ -13,8 +13,9 @@ from django.conf import settings as django_settings
 
 from courses.dispatch import MAX_ATTEMPTS, claim_due_deliveries, retry_delay, send_deliveries
 from courses.models import LessonDelivery
-from tests.courses.dispatch_factories import course, enroll, learner
-from tests.courses.dispatch_helpers import SmtpSink, free_port, smtp_server, smtp_settings
+from tests.courses.factories import course, enroll, morning_learner
+from tests.support.network import free_port
+from tests.support.smtp import SmtpSink, smtp_server, smtp_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +44,7 @@ def test_a_batch_goes_over_one_smtp_connection_with_its_headers(
     settings, sourdough, django_capture_on_commit_callbacks
 ):
     for n in range(3):
-        enroll(learner(email=f"learner{n}@example.com"), sourdough, now=ENROLLED)
+        enroll(morning_learner(email=f"learner{n}@example.com"), sourdough, now=ENROLLED)
     ids = claim(DAY_0, django_capture_on_commit_callbacks)
 
     with smtp_server() as sink:
@@ -67,7 +68,7 @@ def test_a_batch_goes_over_one_smtp_connection_with_its_headers(
 def test_transient_4xx_is_retried_with_backoff_then_succeeds(
     settings, sourdough, django_capture_on_commit_callbacks
 ):
-    enroll(learner(), sourdough, now=ENROLLED)
+    enroll(morning_learner(), sourdough, now=ENROLLED)
     sink = SmtpSink(data_replies=["451 4.3.0 Try again later"] * 2)
 
     with smtp_server(sink):
@@ -96,7 +97,7 @@ def test_transient_4xx_is_retried_with_backoff_then_succeeds(
 def test_transient_errors_stop_after_the_last_attempt(
     settings, sourdough, django_capture_on_commit_callbacks
 ):
-    enroll(learner(), sourdough, now=ENROLLED)
+    enroll(morning_learner(), sourdough, now=ENROLLED)
     sink = SmtpSink(always_reply="452 4.3.1 Insufficient system storage")
     moment = DAY_0
     delays = []
@@ -127,7 +128,7 @@ def test_connection_refused_defers_the_whole_batch(
     settings, sourdough, django_capture_on_commit_callbacks
 ):
     for _ in range(2):
-        enroll(learner(), sourdough, now=ENROLLED)
+        enroll(morning_learner(), sourdough, now=ENROLLED)
     ids = claim(DAY_0, django_capture_on_commit_callbacks)
     settings.EMAIL_BACKEND = "config.mail.SMTPBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nobody listens
@@ -146,7 +147,7 @@ def test_a_dropped_connection_retries_that_message_and_reconnects_for_the_rest(
     settings, sourdough, django_capture_on_commit_callbacks
 ):
     for _ in range(3):
-        enroll(learner(), sourdough, now=ENROLLED)
+        enroll(morning_learner(), sourdough, now=ENROLLED)
     ids = claim(DAY_0, django_capture_on_commit_callbacks)
     # 421: the server is closing the connection (smtplib hangs up on it at once).
     sink = SmtpSink(data_replies=["421 4.4.2 Closing connection"])
@@ -163,8 +164,8 @@ def test_a_dropped_connection_retries_that_message_and_reconnects_for_the_rest(
 def test_permanent_recipient_refusal_fails_at_once_is_logged_and_the_batch_goes_on(
     settings, sourdough, django_capture_on_commit_callbacks, caplog
 ):
-    enroll(learner(email="gone@example.com"), sourdough, now=ENROLLED)
-    enroll(learner(email="ada@example.com"), sourdough, now=ENROLLED)
+    enroll(morning_learner(email="gone@example.com"), sourdough, now=ENROLLED)
+    enroll(morning_learner(email="ada@example.com"), sourdough, now=ENROLLED)
     ids = claim(DAY_0, django_capture_on_commit_callbacks)
     sink = SmtpSink(refuse_recipients={"gone@example.com": "550 5.1.1 No such user"})
 
@@ -184,7 +185,7 @@ def test_permanent_recipient_refusal_fails_at_once_is_logged_and_the_batch_goes_
 def test_permanent_5xx_after_data_fails_at_once(
     settings, sourdough, django_capture_on_commit_callbacks
 ):
-    enroll(learner(), sourdough, now=ENROLLED)
+    enroll(morning_learner(), sourdough, now=ENROLLED)
     [pk] = claim(DAY_0, django_capture_on_commit_callbacks)
     sink = SmtpSink(data_replies=["554 5.6.0 Message content rejected"])
 

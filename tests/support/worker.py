@@ -1,0 +1,118 @@
+"""A real Celery worker (``celery -A config worker`` in a subprocess, on Redis) for the tests
+and benchmarks whose behaviour depends on one."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+from config.celery import app as celery_app
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+WORKER_READY_TIMEOUT = 60.0
+
+
+def this_test_database_url() -> str:
+    """The URL of the database this test process uses (pytest-django's ``test_...`` one)."""
+    db = connection.settings_dict
+    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@contextmanager
+def broker_not_eager() -> Iterator[None]:
+    """Make this process's ``.delay()`` publish to Redis instead of running the task here."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager = previous
+
+
+def purge_queue() -> None:
+    """Drop tasks left in this Redis database's queue by an earlier, interrupted run."""
+    with celery_app.connection_for_write() as conn:
+        celery_app.control.purge(connection=conn)
+
+
+@contextmanager
+def celery_worker(*, smtp_port: int, log_path: Path, concurrency: int = 1) -> Iterator[str]:
+    """``celery -A config worker`` in a subprocess on this test's database, Redis and sink.
+
+    Yields the worker's node name once it answers a ping; always stopped on the way out
+    (warm shutdown, then a kill of its own process group if it hangs).
+    """
+    node = f"dispatch-test-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": this_test_database_url(),
+        "REDIS_URL": settings.CELERY_BROKER_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "EMAIL_BACKEND": "config.mail.SMTPBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp_port),
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "PYTHONWARNINGS": "ignore",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--loglevel=INFO",
+        f"--concurrency={concurrency}",
+        "--pool=prefork",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-n",
+        node,
+    ]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            command,
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            _wait_until_ready(process, node, log_path)
+            yield node
+        finally:
+            _stop(process)
+
+
+def _wait_until_ready(process: subprocess.Popen, node: str, log_path: Path) -> None:
+    deadline = time.monotonic() + WORKER_READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"The worker exited early:\n{log_path.read_text()[-4000:]}")
+        if celery_app.control.ping(destination=[node], timeout=0.5):
+            return
+    raise AssertionError(f"The worker did not start:\n{log_path.read_text()[-4000:]}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)  # warm shutdown: finish the task in hand
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # its own session: this worker and its children
+        process.wait(timeout=10)
