@@ -19,8 +19,8 @@ from courses.models import LessonDelivery, LessonPage
 from home import tasks
 from home.models import Announcement, AnnouncementRecipient, CreatorApplication
 from home.studio import announcements
-from tests.courses.dispatch_factories import course as dispatch_course
-from tests.courses.dispatch_factories import enroll, learner
+from tests.courses.factories import course as dispatch_course
+from tests.courses.factories import enroll, morning_learner
 from tests.payments.factories import paid_course, user
 from tests.workshops.factories import paid_workshop
 from workshops import services as workshop_services
@@ -175,7 +175,7 @@ def test_a_lesson_email_that_cannot_be_built_fails_once_with_the_reason(
     lesson = LessonPage.objects.child_of(sourdough).get()
     LessonPage.objects.filter(pk=lesson.pk).update(title="Day 1\r\nBcc: all@example.com")
     for n in range(2):
-        enroll(learner(email=f"l{n}@example.com"), sourdough, now=enrolled)
+        enroll(morning_learner(email=f"l{n}@example.com"), sourdough, now=enrolled)
     mail.outbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
