@@ -5,6 +5,7 @@ from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -62,6 +63,15 @@ def resend_confirmation(request):
 
 
 def admin_login(request):
-    """The Wagtail admin's (and Django admin's) sign-in is allauth's: one way in, with its
-    rate limits, lockout and mandatory e-mail verification. Nothing is accepted here."""
-    return redirect_to_login(_safe_next(request, reverse("wagtailadmin_home")))
+    """The Wagtail admin's sign-in is allauth's: one way in, with its rate limits, lockout and
+    mandatory e-mail verification. No password is accepted here.
+
+    Someone already signed in who may not use the admin gets a 403 rather than the sign-in
+    page (which would send them straight back here, round and round).
+    """
+    next_url = _safe_next(request, reverse("wagtailadmin_home"))
+    if request.user.is_authenticated:
+        if request.user.has_perm("wagtailadmin.access_admin"):
+            return redirect(next_url)
+        raise PermissionDenied
+    return redirect_to_login(next_url)

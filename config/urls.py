@@ -18,7 +18,6 @@ from home import views as home_views
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
-    path("django-admin/login/", account_views.admin_login),
     path("django-admin/", admin.site.urls),
     path("admin/login/", account_views.admin_login, name="admin_login_redirect"),
     path("admin/", include(wagtailadmin_urls)),

@@ -131,6 +131,9 @@ ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[microcourses] "
 ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+# A signed-in learner sent to the sign-in by the admin ("you do not have permission") sees the
+# form and that message; redirecting them back to ?next=/admin/ would loop.
+ACCOUNT_AUTHENTICATED_LOGIN_REDIRECTS = False
 # Written out (these are allauth's defaults) so that nobody switches them off by accident.
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",

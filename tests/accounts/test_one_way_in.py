@@ -3,6 +3,7 @@ accounts are asked to confirm before they commit to anything; addresses ignore c
 
 import importlib
 import logging
+from urllib.parse import unquote
 
 import pytest
 from django.apps import apps
@@ -34,7 +35,7 @@ def signed_in_as(client: Client) -> int | None:
 def test_the_admin_logins_send_people_to_allauths_sign_in(client, url):
     response = client.get(url + "?next=/admin/pages/")
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/login/?next=/admin/pages/"
+    assert unquote(response["Location"]) == "/accounts/login/?next=/admin/pages/"
     # An admin page asked for anonymously goes there too.
     for admin_page in ("/admin/", "/django-admin/"):
         chain = client.get(admin_page, follow=True).redirect_chain
@@ -73,6 +74,17 @@ def test_the_admin_logins_accept_no_password(url):
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
     assert signed_in_as(client) is None
+
+
+def test_a_signed_in_learner_asking_for_the_admin_is_refused_without_a_redirect_loop(client):
+    client.force_login(UserFactory())
+    response = client.get("/admin/", follow=True)
+    assert len(response.redirect_chain) <= 2, response.redirect_chain
+    assert response.status_code in (200, 403)
+    if response.status_code == 200:  # the sign-in form, saying why
+        assert "You do not have permission to access the admin." in response.content.decode()
+    assert client.get("/admin/login/").status_code == 403
+    assert client.get("/django-admin/login/").status_code == 403
 
 
 def test_an_unverified_account_cannot_sign_in_anywhere():
