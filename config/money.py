@@ -52,3 +52,14 @@ class PricedMixin:
     @property
     def price_display(self) -> str:
         return str(_("Free")) if self.is_free else format_money(self.price_amount, self.currency)
+
+
+def to_minor_units(amount_major: Decimal, currency: str) -> int:
+    """``to_minor_units(Decimal("12.50"), "EUR") == 1250``: what a person typed, as stored.
+
+    Raises ``ValueError`` when the amount has more decimals than the currency has.
+    """
+    scaled = Decimal(amount_major).scaleb(minor_unit_exponent(currency))
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{amount_major} has too many decimals for {currency}")
+    return int(scaled)

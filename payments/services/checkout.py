@@ -14,14 +14,14 @@ from courses.models import CoursePage, Enrollment
 from workshops import services as workshop_services
 from workshops.models import Registration, WorkshopPage
 
-from .. import gateway
+from .. import discounts, gateway
 from ..models import Order
 from .common import CheckoutError, CheckoutStart, _locked_order, _now
 from .fulfilment import fulfil
 
 
 def start_checkout(
-    *, buyer: User, course: CoursePage, now: datetime | None = None
+    *, buyer: User, course: CoursePage, code: str = "", now: datetime | None = None
 ) -> CheckoutStart:
     """Where to send a buyer who clicked Buy: Stripe's page for an open order, or the course.
 
@@ -54,12 +54,14 @@ def start_checkout(
             item_fields={"course": course},
             description=f"A course by {course.creator_page.title}",
             expires_at=now + timedelta(minutes=gateway.CHECKOUT_LIFETIME_MINUTES),
+            code=code,
+            now=now,
         )
     return CheckoutStart(redirect_url=order.stripe_checkout_url, order=order)
 
 
 def start_workshop_checkout(
-    *, buyer: User, workshop: WorkshopPage, now: datetime | None = None
+    *, buyer: User, workshop: WorkshopPage, code: str = "", now: datetime | None = None
 ) -> CheckoutStart:
     """Hold a seat for ``buyer`` and send them to Stripe's page to pay for it.
 
@@ -106,6 +108,8 @@ def start_workshop_checkout(
             item_fields={"workshop_registration": seat},
             description=f"A live workshop by {workshop.creator_page.title}",
             expires_at=expires_at,
+            code=code,
+            now=now,
         )
     return CheckoutStart(redirect_url=order.stripe_checkout_url, order=order)
 
@@ -126,17 +130,21 @@ def _create_order_with_session(
     item_fields: dict[str, Any],
     description: str,
     expires_at: datetime,
+    code: str = "",
+    now: datetime | None = None,
 ) -> Order:
     """The pending order for one item at its current price, and its Checkout Session.
 
     Call inside the caller's transaction on purpose: if Stripe fails, the order (and whatever
     the caller wrote, such as a held seat) is rolled back and nothing half-written remains.
     """
+    # A follower code takes one of its counted uses here, in this transaction (discounts.py).
+    offer = discounts.take_use(name=code, item=item, now=now) if code else None
     order = Order.objects.create(
         buyer=buyer,
         item_title=item.title,
-        amount=item.price_amount,
         currency=item.currency,
+        **discounts.order_fields(offer, item=item),
         checkout_expires_at=expires_at,
         **item_fields,
     )
@@ -167,6 +175,7 @@ def _close(*, order_id: Any, status: Order.Status) -> bool:
         order.status = status
         order.save(update_fields=["status", "updated_at"])
         _release_seat_of(order)
+        discounts.give_back_use(order=order)
     return True
 
 
@@ -214,6 +223,7 @@ def cancel_checkout(*, order: Order) -> bool:
         order_row.status = Order.Status.CANCELLED
         order_row.save(update_fields=["status", "updated_at"])
         _release_seat_of(order_row)
+        discounts.give_back_use(order=order_row)
     return True
 
 

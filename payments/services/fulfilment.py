@@ -13,7 +13,7 @@ from courses.models import Enrollment
 from workshops import services as workshop_services
 from workshops.models import Registration
 
-from .. import gateway
+from .. import discounts, gateway
 from ..models import Order
 from .common import _after_commit, _locked_order, _now
 
@@ -33,6 +33,8 @@ def fulfil(*, order_id: Any, payment_intent_id: str | None, now: datetime | None
             return False
         # A payment that lands after the session expired or was cancelled still bought the
         # item: the money was taken, so the buyer gets what they paid for (or it back).
+        if order.status != Order.Status.PENDING:
+            discounts.keep_use_after_late_payment(order=order)
         order.status = Order.Status.PAID
         order.paid_at = _now(now)
         order.stripe_payment_intent_id = payment_intent_id or order.stripe_payment_intent_id
