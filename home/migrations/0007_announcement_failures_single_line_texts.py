@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('home', '0005_creator_outside_revisions'),
+        ('home', '0006_reviews'),
     ]
 
     operations = [
