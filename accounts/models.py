@@ -22,6 +22,21 @@ class UserManager(BaseUserManager["User"]):
 
     use_in_migrations = True
 
+    @classmethod
+    def normalize_email(cls, email: str | None) -> str:
+        """The whole address in lower case, without surrounding spaces.
+
+        Django lowers only the domain; people type their address with any casing, and one
+        person must be one account however they type it (a data migration lowered the rows
+        made before this). ``AbstractUser.clean()`` uses this too, so every user form stores
+        the normalised address.
+        """
+        return (email or "").strip().lower()
+
+    def get_by_natural_key(self, username: str | None) -> "User":
+        # Sign-in by e-mail (ModelBackend, createsuperuser) with any casing.
+        return self.get(email=self.normalize_email(username))
+
     def _create_user(self, email: str, password: str | None, **extra_fields) -> "User":
         if not email:
             raise ValueError("An e-mail address is required.")

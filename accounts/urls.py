@@ -4,4 +4,5 @@ from . import views
 
 urlpatterns = [
     path("profile/", views.ProfileView.as_view(), name="profile"),
+    path("confirm-email/resend/", views.resend_confirmation, name="resend_confirmation"),
 ]

@@ -1,24 +1,29 @@
+from pathlib import Path
+
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.decorators.cache import cache_control
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
-from wagtail.documents.views import serve as wagtail_document_serve
 
+from accounts import views as account_views
+from courses import views as course_views
 from home import views as home_views
 
-# Wagtail's document view, with the answer kept out of shared caches: it is a lesson's download
-# (or, on S3, a redirect to a presigned URL that anyone holding it could use until it expires).
-serve_document_privately = cache_control(private=True, no_store=True)(wagtail_document_serve.serve)
+# One way in (issue #10): Django's admin stays (staff use it for Celery beat schedules and
+# raw user records), but its sign-in is allauth's; Wagtail's login URL goes there too.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("django-admin/", admin.site.urls),
+    path("admin/login/", account_views.admin_login, name="admin_login_redirect"),
     path("admin/", include(wagtailadmin_urls)),
-    # Wagtail's document serving (its access hooks included), marked private and never stored.
-    re_path(r"^documents/(\d+)/(.*)$", serve_document_privately),
+    # Wagtail's document view, wrapped so that every answer carries Cache-Control: private,
+    # no-store; who gets a file is decided by its before_serve_document hook (courses).
+    re_path(r"^documents/(\d+)/(.*)$", course_views.serve_document, name="wagtaildocs_serve"),
     path("documents/", include(wagtaildocs_urls)),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
@@ -42,7 +47,13 @@ if settings.DEBUG:
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 
     urlpatterns += staticfiles_urlpatterns()
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    # Only images are public files. Documents (lesson downloads) are never served from
+    # /media/: only /documents/<id>/<name>, through the access check.
+    for public_folder in ("images", "original_images"):
+        urlpatterns += static(
+            f"{settings.MEDIA_URL}{public_folder}/",
+            document_root=Path(settings.MEDIA_ROOT) / public_folder,
+        )
 
 # Wagtail serves every other path from the page tree; it must come last.
 urlpatterns += [path("", include(wagtail_urls))]

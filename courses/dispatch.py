@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.core.mail import get_connection
+from django.core.mail import BadHeaderError, get_connection
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
@@ -251,6 +251,12 @@ def _send(*, delivery_ids: list[int], now: datetime | None) -> SendReport:
                 continue
             try:
                 message = build_lesson_email(delivery, connection=mail_connection, parts=parts)
+            except BadHeaderError as error:
+                # A header it can't carry (a line break in a title that predates validation):
+                # this e-mail can never be built, so it fails at once, with the reason.
+                logger.warning("Lesson e-mail %s cannot be built: %s", delivery.pk, error)
+                _fail(delivery, error=_describe(error), report=report)
+                continue
             except Exception as error:
                 # A broken lesson (say, an image file gone missing) must not stop the batch;
                 # it retries in case an editor fixes it, and then fails where staff see it.

@@ -1,8 +1,7 @@
-from wagtail.admin.forms import WagtailAdminPageForm
-
+from config.ownership import CreatorContentForm
 from config.price_forms import MajorUnitPriceFormMixin
 
 
-class CoursePageForm(MajorUnitPriceFormMixin, WagtailAdminPageForm):
+class CoursePageForm(MajorUnitPriceFormMixin, CreatorContentForm):
     """The course editor: the price is typed in major units and checked against Stripe's
     minimum for its currency."""

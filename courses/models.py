@@ -26,6 +26,7 @@ from wagtail.snippets.models import register_snippet
 
 from config import pagecache
 from config.money import CURRENCY_CHOICES, DEFAULT_CURRENCY, PricedMixin
+from config.ownership import CreatorContentForm, CreatorContentMixin
 
 from .blocks import CourseDescriptionBlock, FaqBlock, LessonBodyBlock
 from .forms import CoursePageForm
@@ -115,7 +116,7 @@ class ScheduleMode(models.TextChoices):
     COHORT = "cohort", _("Cohort: lesson N arrives N days after a fixed start date")
 
 
-class CoursePage(PricedMixin, Page):
+class CoursePage(CreatorContentMixin, PricedMixin, Page):
     """A multi-day course on a creator's storefront; its lessons are its child pages."""
 
     tagline = models.CharField(max_length=160, blank=True)
@@ -220,8 +221,10 @@ class CoursePage(PricedMixin, Page):
         return LessonPage.objects.live().child_of(self).order_by("day", "path")
 
 
-class LessonPage(Page):
+class LessonPage(CreatorContentMixin, Page):
     """One lesson of a course, released on day ``day`` of the learner's schedule."""
+
+    base_form_class = CreatorContentForm
 
     # Stored as an offset (0 = the day of enrolment); learners see it as "Day 1" (display_day).
     day = models.PositiveSmallIntegerField(

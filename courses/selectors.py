@@ -12,8 +12,10 @@ from django.db.models.functions import Length, Substr
 from django.utils import timezone
 from django.utils.translation import ngettext
 from wagtail.models import Page, ReferenceIndex
+from wagtail.permissions import policy_registry
 
 from config.cards import Card
+from config.ownership import collection_owner_ids, referenced_files
 
 from .models import CoursePage, Enrollment, LessonDelivery, LessonPage, LessonProgress
 
@@ -66,23 +68,49 @@ def lesson_access(*, user, lesson: LessonPage, now: datetime | None = None) -> L
     return LessonAccess(enrollment=enrollment)
 
 
-def download_access(*, user, document, now: datetime | None = None) -> LessonAccess | None:
-    """Whether ``user`` may download ``document``, if it is a lesson's download.
+def _lesson_creator_id(lesson: LessonPage) -> int | None:
+    """The account that owns the storefront above the lesson's course (none: staff's)."""
+    storefront = Page.objects.filter(path=lesson.path[: -2 * Page.steplen]).specific().first()
+    return getattr(storefront, "creator_id", None)
 
-    It is one when lessons use it (Wagtail's reference index records where each document is
-    used) and no other live page does. It goes to whoever may read one of those lessons now,
-    and to whoever may edit one (its creator, staff). None: not a lesson's download, so
-    Wagtail's own rules apply.
+
+def download_access(*, user, document, now: datetime | None = None) -> LessonAccess | None:
+    """Whether ``user`` may download ``document``; decided from the document's owner.
+
+    - Whoever may edit the document (its creator, staff) always may.
+    - A creator's document (one in a creator's own collections) goes to whoever may read, now,
+      a *published* lesson of that creator whose published body uses it; to nobody else.
+      Drafts and revisions never count: only the live page's own content does, and a lesson
+      by another creator that points at it grants nothing.
+    - A staff document (in no creator's collection) used by live lessons goes to their
+      readers, unless a live page that is not a lesson also uses it (then it is public);
+      one no live lesson uses is left to Wagtail's own rules (None).
     """
-    page_ids = [
+    document_policy = policy_registry.get_by_type(type(document))
+    if user.is_authenticated and document_policy.user_has_permission_for_instance(
+        user, "change", document
+    ):
+        return LessonAccess(enrollment=None)
+    owner_ids = collection_owner_ids(document.collection, app_label="wagtaildocs")
+    referring_ids = {
         int(object_id)
         for object_id in ReferenceIndex.get_references_to(document)
         .filter(base_content_type=ContentType.objects.get_for_model(Page))
         .values_list("object_id", flat=True)
+    }
+    lessons = [
+        lesson
+        for lesson in LessonPage.objects.live().filter(pk__in=referring_ids)
+        # The reference index may record a draft's references; the live row is what counts.
+        if document.pk in referenced_files(lesson)["wagtaildocs"]
+        and (not owner_ids or _lesson_creator_id(lesson) in owner_ids)
     ]
-    lessons = list(LessonPage.objects.filter(pk__in=page_ids))
-    if not lessons or Page.objects.filter(pk__in=page_ids).live().not_type(LessonPage).exists():
-        return None
+    if not owner_ids:
+        public_page_uses_it = (
+            Page.objects.filter(pk__in=referring_ids).live().not_type(LessonPage).exists()
+        )
+        if not lessons or public_page_uses_it:
+            return None
     refusal: LessonAccess | None = None
     for lesson in lessons:
         if user.is_authenticated and lesson.permissions_for_user(user).can_edit():
@@ -91,6 +119,9 @@ def download_access(*, user, document, now: datetime | None = None) -> LessonAcc
         if access.allowed:
             return access
         refusal = refusal or access
+    if refusal is None:  # a creator's document that no published lesson of theirs offers
+        denial = Denial.NOT_ENROLLED if user.is_authenticated else Denial.SIGN_IN
+        refusal = LessonAccess(enrollment=None, denial=denial)
     return refusal
 
 

@@ -11,11 +11,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from wagtail.documents.views import serve as wagtail_document_serve
 
+from accounts.decorators import verified_email_required
 from config.pagecache.views import csrf_when_signed_in
 
 from . import selectors, services
@@ -52,6 +55,15 @@ def download_refused(request: HttpRequest, denial: selectors.Denial) -> HttpResp
     )
 
 
+def serve_document(request: HttpRequest, document_id: str, document_filename: str) -> HttpResponse:
+    """Wagtail's document view (its ``before_serve_document`` hook decides who gets the file,
+    see ``wagtail_hooks.serve_lesson_downloads_to_their_readers_only``), never cached by a
+    browser or proxy: every answer, file, refusal or redirect, is for this reader only."""
+    response = wagtail_document_serve.serve(request, document_id, document_filename)
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
 def _next_url(request: HttpRequest, default: str) -> str:
     """Where to go after a POST: the form's ``next`` when it is ours, else ``default``."""
     candidate = request.POST.get("next", "")
@@ -64,6 +76,7 @@ def _next_url(request: HttpRequest, default: str) -> str:
 
 @csrf_when_signed_in
 @require_POST
+@verified_email_required
 def enroll(request: HttpRequest, course_id: int) -> HttpResponse:
     """Enrol the signed-in learner in a free course (paid ones go through checkout)."""
     course = CoursePage.objects.live().filter(pk=course_id).first()

@@ -7,6 +7,8 @@ from wagtail.models import Page
 from wagtail.search import index
 
 from config.cards import Card
+from config.ownership import CreatorContentForm, CreatorContentMixin
+from config.validators import validate_single_line
 
 from .blocks import LinkBlock, SectionStreamBlock
 
@@ -124,11 +126,13 @@ class StandardPage(Page):
     subpage_types = ["home.StandardPage"]
 
 
-class CreatorPage(Page):
+class CreatorPage(CreatorContentMixin, Page):
     """A creator's storefront, and the root of the page subtree that creator may edit.
 
     Their courses and workshops are pages below this one.
     """
+
+    base_form_class = CreatorContentForm
 
     creator = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -241,7 +245,9 @@ class CreatorApplication(models.Model):
     applicant = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="creator_applications"
     )
-    display_name = models.CharField(_("display name"), max_length=120)
+    display_name = models.CharField(
+        _("display name"), max_length=120, validators=[validate_single_line]
+    )
     niche = models.CharField(max_length=120, help_text=_("e.g. “Sourdough baking”"))
     bio = models.TextField(_("short bio"), max_length=1000)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -284,7 +290,7 @@ class Announcement(models.Model):
     workshop = models.ForeignKey(
         "workshops.WorkshopPage", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    subject = models.CharField(max_length=150)
+    subject = models.CharField(max_length=150, validators=[validate_single_line])
     body = models.TextField(max_length=5000)
     created_at = models.DateTimeField()
     # The log: how many were addressed, sent, and skipped (paused learners).
@@ -306,6 +312,11 @@ class Announcement(models.Model):
     def __str__(self) -> str:
         return self.subject
 
+    @property
+    def item(self):
+        """The course or the workshop it went to (exactly one is set, see the constraint)."""
+        return self.course if self.course_id else self.workshop
+
 
 class AnnouncementRecipient(models.Model):
     """The outbox row of one announcement to one person: unique, so each gets it once."""
@@ -314,6 +325,8 @@ class AnnouncementRecipient(models.Model):
         PENDING = "pending", _("Pending")
         SENT = "sent", _("Sent")
         SKIPPED = "skipped", _("Skipped (paused)")
+        # The message could not be built (say, a header it can't carry); never retried.
+        FAILED = "failed", _("Failed")
 
     announcement = models.ForeignKey(
         Announcement, on_delete=models.CASCADE, related_name="recipient_rows"
@@ -323,6 +336,7 @@ class AnnouncementRecipient(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
 
     class Meta:
         constraints = [

@@ -3,6 +3,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponsePermanentRedirect
 from django.template.response import TemplateResponse
 from django.templatetags.static import static
+from django.views.decorators.cache import cache_control
 from wagtail.models import Page
 
 from config import pagecache
@@ -51,6 +52,8 @@ def search_cards(results: list[Page]) -> list[Card]:
     return [cards[page.pk] for page in results]
 
 
+# It shows workshop join links and the learner's courses: for this reader, never stored.
+@cache_control(private=True, no_store=True)
 @login_required
 def dashboard(request):
     """ "My learning": the signed-in learner's courses and workshops.

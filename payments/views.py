@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.decorators import verified_email_required
 from config.pagecache.views import csrf_when_signed_in
 from courses.models import CoursePage
 from workshops.models import WorkshopPage
@@ -25,6 +26,7 @@ logger = logging.getLogger(__name__)
 @csrf_when_signed_in
 @require_http_methods(["GET", "POST"])
 @login_required
+@verified_email_required
 def buy_course(request, course_id: int):
     """The course page's Buy button: start (or resume) checkout and go to Stripe's page."""
     course = get_object_or_404(CoursePage.objects.live(), pk=course_id)
@@ -41,6 +43,7 @@ def buy_course(request, course_id: int):
 @csrf_when_signed_in
 @require_http_methods(["GET", "POST"])
 @login_required
+@verified_email_required
 def buy_workshop(request, workshop_id: int):
     """The workshop page's Buy (and "Complete payment", and the waitlist claim page's) button:
     hold a seat and go to Stripe's page to pay for it."""

@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from wagtail.admin.forms import WagtailAdminPageForm
 
 from accounts.timezones import is_valid_timezone, timezone_names
+from config.ownership import CreatorContentForm
 from config.price_forms import MajorUnitPriceFormMixin
 
 
@@ -26,7 +26,7 @@ class WallClockDateTimeField(forms.DateTimeField):
         return parsed.replace(tzinfo=None) if parsed is not None else None
 
 
-class WorkshopPageForm(MajorUnitPriceFormMixin, WagtailAdminPageForm):
+class WorkshopPageForm(MajorUnitPriceFormMixin, CreatorContentForm):
     """Reads and shows the start time in the workshop's own zone, not the editor's.
 
     A creator in Lisbon scheduling a workshop "at 18:00 America/New_York" means 18:00 in New

@@ -27,6 +27,7 @@ from wagtail.search import index
 from accounts.timezones import validate_timezone
 from config import pagecache
 from config.money import CURRENCY_CHOICES, DEFAULT_CURRENCY, PricedMixin
+from config.ownership import CreatorContentMixin
 
 from .blocks import WorkshopDescriptionBlock
 from .forms import WorkshopPageForm
@@ -76,7 +77,7 @@ class WorkshopFormat(models.TextChoices):
     IN_PERSON = "in_person", _("In person")
 
 
-class WorkshopPage(PricedMixin, Page):
+class WorkshopPage(CreatorContentMixin, PricedMixin, Page):
     """A live session with a start time, a capacity and a price, on a creator's storefront."""
 
     cover_image = models.ForeignKey(

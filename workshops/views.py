@@ -14,6 +14,7 @@ from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.decorators import verified_email_required
 from accounts.models import User
 from config.pagecache.views import csrf_when_signed_in
 
@@ -55,6 +56,7 @@ def learner_action(view):
 
 
 @learner_action
+@verified_email_required
 def register(request, workshop: WorkshopPage) -> HttpResponse:
     registration = services.register_free(learner=request.user, workshop=workshop)
     if registration.status == Registration.Status.CONFIRMED:
@@ -111,6 +113,7 @@ def cancel(request, workshop: WorkshopPage) -> HttpResponse:
 
 
 @learner_action
+@verified_email_required
 def join_waitlist(request, workshop: WorkshopPage) -> HttpResponse:
     services.join_waitlist(learner=request.user, workshop=workshop)
     messages.success(
@@ -142,6 +145,7 @@ def _message(request: HttpRequest, title: str, text: str, *, status: int) -> Tem
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@verified_email_required
 def claim_offer(request: HttpRequest, token: str) -> HttpResponse:
     """The link in the waitlist offer e-mail: GET shows what is on offer, POST takes it."""
     entry_id = entry_id_from_claim_token(token)

@@ -16,6 +16,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permissions import register_permission_policy
 
 from config.admin_permissions import ReadOnlyPermissionPolicy
+from config.csv_export import SafeCsvExportMixin
 
 from . import services
 from .models import Registration, SeatInventory, WaitlistEntry, WorkshopPage
@@ -26,7 +27,7 @@ from .models import Registration, SeatInventory, WaitlistEntry, WorkshopPage
 register_permission_policy(Registration, ReadOnlyPermissionPolicy(Registration))
 
 
-class RegistrationIndexView(IndexView):
+class RegistrationIndexView(SafeCsvExportMixin, IndexView):
     def get_base_queryset(self):
         return super().get_base_queryset().select_related("learner", "workshop")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 from config.storage import s3_storages
 
@@ -51,6 +52,8 @@ INSTALLED_APPS = [
     "allauth.account",
     # Background jobs
     "django_celery_beat",
+    # Content-Security-Policy (config/security_headers.py)
+    "csp",
     # Django
     "django.contrib.admin",
     "django.contrib.auth",
@@ -66,6 +69,8 @@ MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
     "config.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.security_headers.ContentSecurityPolicyMiddleware",
+    "config.security_headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Early: a hit skips the session, CSRF, auth and the page routing altogether.
     "config.pagecache.middleware.AnonymousPageCacheMiddleware",
@@ -137,6 +142,9 @@ ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm", "signup": "accounts.forms.SignupForm"}
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+# A signed-in learner sent to the sign-in by the admin ("you do not have permission") sees the
+# form and that message; redirecting them back to ?next=/admin/ would loop.
+ACCOUNT_AUTHENTICATED_LOGIN_REDIRECTS = False
 # Written out (these are allauth's defaults) so that nobody switches them off by accident.
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
@@ -148,6 +156,49 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
     "manage_email": "10/m/user",
 }
+
+# Security headers (config/security_headers.py)
+
+# The site's pages: scripts and styles from this origin only, no inline ones, no plugins.
+CONTENT_SECURITY_POLICY: dict[str, Any] = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "media-src": [SELF],
+        # Lesson and course videos are YouTube or Vimeo embeds (courses.blocks.VideoBlock).
+        "frame-src": [
+            "https://www.youtube.com",
+            "https://www.youtube-nocookie.com",
+            "https://player.vimeo.com",
+        ],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        # Wagtail's preview shows our pages in a frame of the admin (same origin).
+        "frame-ancestors": [SELF],
+    },
+}
+# The Wagtail (and Django) admin runs inline scripts and styles of its own; still this origin
+# only for scripts, no plugins, no framing by others.
+ADMIN_URL_PREFIXES = ("/admin/", "/django-admin/")
+ADMIN_CONTENT_SECURITY_POLICY: dict[str, Any] = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, UNSAFE_INLINE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "frame-src": [SELF, "https:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [SELF],
+    },
+}
+SECURE_REFERRER_POLICY = "same-origin"
 
 # Internationalization
 
@@ -196,6 +247,14 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 # Wagtail
 
 WAGTAIL_SITE_NAME = "microcourses"
+# One way in: the admin sends people to allauth's sign-in (rate limits, lockout, mandatory
+# verification); Wagtail's own login, password reset and password change are off.
+WAGTAILADMIN_LOGIN_URL = "account_login"
+WAGTAIL_PASSWORD_RESET_ENABLED = False
+WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
+# No avatars from Gravatar: they would tell a third party who uses the admin (and break the
+# admin's Content-Security-Policy, which loads images from here only).
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 # The public base URL: absolute links in e-mails, the Wagtail admin's own links.
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 WAGTAILADMIN_BASE_URL = SITE_URL

@@ -5,14 +5,12 @@ Who sees what: a creator sees their own storefront's figures and rows, staff any
 (``?creator=<storefront id>``). Everyone else gets 403. Applications are staff-only.
 """
 
-import csv
-
 from django import forms
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -25,6 +23,8 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies.base import BasePermissionPolicy
 
+from config.csv_export import csv_response
+from config.validators import validate_single_line
 from courses.models import CoursePage
 from home.models import Announcement, CreatorApplication, CreatorPage
 from payments import discounts
@@ -97,21 +97,6 @@ class StudioDashboardView(WagtailAdminTemplateMixin, TemplateView):
         return context
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_response(rows, filename: str) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
 class ExportView(View):
     http_method_names = ["get"]
     kind = ""
@@ -125,12 +110,12 @@ class ExportView(View):
             if self.kind == "learners"
             else selectors.order_rows(storefront=storefront)
         )
-        return _csv_response(rows, f"{storefront.slug}-{self.kind}.csv")
+        return csv_response(rows, filename=f"{storefront.slug}-{self.kind}.csv")
 
 
 class AnnouncementForm(forms.Form):
     item = forms.ChoiceField(label=gettext_lazy("To the learners of"))
-    subject = forms.CharField(max_length=150)
+    subject = forms.CharField(max_length=150, validators=[validate_single_line])
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), max_length=5000)
 
     def __init__(self, *args, storefront: CreatorPage, **kwargs):

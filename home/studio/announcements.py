@@ -10,6 +10,8 @@ sent again when the task is retried (at least once; never twice on a normal re-r
 
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
+from django.core.mail import BadHeaderError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -17,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from config.mail import absolute_url, build_email
 from config.queueing import enqueue_on_commit
+from config.validators import validate_single_line
 from courses.models import CoursePage, Enrollment
 from home.models import Announcement, AnnouncementRecipient
 from workshops.models import Registration, WorkshopPage
@@ -49,6 +52,10 @@ def announce(
     """Write the announcement and its recipient rows, and queue the sending after commit."""
     if (course is None) == (workshop is None):
         raise AnnouncementRefused(_("Choose one course or one workshop."))
+    try:
+        validate_single_line(subject)
+    except ValidationError as error:
+        raise AnnouncementRefused(" ".join(error.messages)) from error
     item = course or workshop
     if not _owns(author, item):
         raise AnnouncementRefused(_("You can only write to the learners of your own courses."))
@@ -114,22 +121,34 @@ def send_batch(
         announcement = rows[0].announcement
         item = announcement.course or announcement.workshop
         item_url = absolute_url(item.url or "/") if item is not None else ""
+        sent = []
         for row in rows:
-            build_email(
-                to=row.recipient.email,
-                subject=announcement.subject,
-                template="announcement",
-                context={
-                    "announcement": announcement,
-                    "item_title": item.title if item else "",
-                    "item_url": item_url,
-                    "name": row.recipient.first_name,
-                },
-            ).send()
-        AnnouncementRecipient.objects.filter(pk__in=[row.pk for row in rows]).update(
+            try:
+                message = build_email(
+                    to=row.recipient.email,
+                    subject=announcement.subject,
+                    template="announcement",
+                    context={
+                        "announcement": announcement,
+                        "item_title": item.title if item else "",
+                        "item_url": item_url,
+                        "name": row.recipient.first_name,
+                    },
+                )
+                message.message()  # a header it can't carry raises here, not mid-send
+            except BadHeaderError as error:
+                # The last line of defence (subjects are validated when written): this
+                # message can never be built, so it is marked failed, never retried.
+                AnnouncementRecipient.objects.filter(pk=row.pk).update(
+                    status=AnnouncementRecipient.Status.FAILED, error=str(error)[:300]
+                )
+                continue
+            message.send()
+            sent.append(row.pk)
+        AnnouncementRecipient.objects.filter(pk__in=sent).update(
             status=AnnouncementRecipient.Status.SENT, sent_at=now
         )
-        Announcement.objects.filter(pk=announcement_id).update(sent=F("sent") + len(rows))
+        Announcement.objects.filter(pk=announcement_id).update(sent=F("sent") + len(sent))
     return len(rows)
 
 

@@ -6,6 +6,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
+from accounts.decorators import verified_email_required
 from home.models import CreatorApplication, CreatorPage
 
 from . import services
@@ -13,6 +14,7 @@ from .forms import CreatorApplicationForm
 
 
 @login_required
+@verified_email_required
 def apply(request):
     """GET shows the form (or where the user stands); POST records an application."""
     pending = CreatorApplication.objects.filter(
