@@ -256,3 +256,14 @@ class TimeLimitAfter(locmem.EmailBackend):
         if len(mail.outbox) >= self.accept:
             raise SoftTimeLimitExceeded()
         return super().send_messages(messages)
+
+
+def claim_token_of(delivery_ids: list[int]) -> str:
+    """The claim token the dispatcher gave ``delivery_ids`` (what their send task carries)."""
+    from courses.models import LessonDelivery
+
+    tokens = set(
+        LessonDelivery.objects.filter(pk__in=delivery_ids).values_list("claim_token", flat=True)
+    )
+    assert len(tokens) == 1 and None not in tokens, tokens
+    return str(tokens.pop())

@@ -11,10 +11,23 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.conf import settings as django_settings
 
-from courses.dispatch import MAX_ATTEMPTS, claim_due_deliveries, retry_delay, send_deliveries
+from courses import services
+from courses.dispatch import (
+    MAX_ATTEMPTS,
+    RETRY_WINDOW,
+    claim_due_deliveries,
+    retry_delay,
+    send_deliveries,
+)
 from courses.models import LessonDelivery
 from tests.courses.dispatch_factories import course, enroll, learner
-from tests.courses.dispatch_helpers import SmtpSink, free_port, smtp_server, smtp_settings
+from tests.courses.dispatch_helpers import (
+    SmtpSink,
+    claim_token_of,
+    free_port,
+    smtp_server,
+    smtp_settings,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +61,7 @@ def test_a_batch_goes_over_one_smtp_connection_with_its_headers(
 
     with smtp_server() as sink:
         smtp_settings(settings, sink)
-        report = send_deliveries(delivery_ids=ids, now=DAY_0)
+        report = send_deliveries(delivery_ids=ids, claim_token=claim_token_of(ids), now=DAY_0)
 
     assert report.sent == ids
     assert sink.count == 3 and sink.connections == 1
@@ -73,21 +86,27 @@ def test_transient_4xx_is_retried_with_backoff_then_succeeds(
     with smtp_server(sink):
         smtp_settings(settings, sink)
         [pk] = claim(DAY_0, django_capture_on_commit_callbacks)
-        first = send_deliveries(delivery_ids=[pk], now=DAY_0)
+        first = send_deliveries(delivery_ids=[pk], claim_token=claim_token_of([pk]), now=DAY_0)
         after_first = row(pk)
         too_early = claim(DAY_0 + timedelta(seconds=59), django_capture_on_commit_callbacks)
         assert claim(DAY_0 + timedelta(minutes=1), django_capture_on_commit_callbacks) == [pk]
-        second = send_deliveries(delivery_ids=[pk], now=DAY_0 + timedelta(minutes=1))
+        second = send_deliveries(
+            delivery_ids=[pk], claim_token=claim_token_of([pk]), now=DAY_0 + timedelta(minutes=1)
+        )
         after_second = row(pk)
         assert claim(DAY_0 + timedelta(minutes=3), django_capture_on_commit_callbacks) == [pk]
-        third = send_deliveries(delivery_ids=[pk], now=DAY_0 + timedelta(minutes=3))
+        third = send_deliveries(
+            delivery_ids=[pk], claim_token=claim_token_of([pk]), now=DAY_0 + timedelta(minutes=3)
+        )
 
     assert (first.retrying, second.retrying, third.sent) == ([pk], [pk], [pk])
     assert (after_first.status, after_first.attempts) == (Status.PENDING, 1)
-    assert after_first.due_at == DAY_0 + timedelta(minutes=1)
+    # The retry waits in retry_at; due_at stays when the lesson was meant to arrive.
+    assert after_first.retry_at == DAY_0 + timedelta(minutes=1)
+    assert after_first.due_at == DAY_0
     assert "SMTPDataError: 451 4.3.0 Try again later" in after_first.last_error
     assert too_early == []
-    assert after_second.due_at == DAY_0 + timedelta(minutes=1 + 2)
+    assert after_second.retry_at == DAY_0 + timedelta(minutes=1 + 2)
     done = row(pk)
     assert (done.status, done.attempts, done.last_error) == (Status.SENT, 3, "")
     assert sink.count == 1 and sink.refused == 2
@@ -105,25 +124,33 @@ def test_transient_errors_stop_after_the_last_attempt(
         smtp_settings(settings, sink)
         for _ in range(MAX_ATTEMPTS):
             [pk] = claim(moment, django_capture_on_commit_callbacks)
-            send_deliveries(delivery_ids=[pk], now=moment)
+            send_deliveries(delivery_ids=[pk], claim_token=claim_token_of([pk]), now=moment)
             failed_or_waiting = row(pk)
             if failed_or_waiting.status == Status.PENDING:
-                delays.append(failed_or_waiting.due_at - moment)
-                moment = failed_or_waiting.due_at
+                assert failed_or_waiting.retry_at is not None
+                delays.append(failed_or_waiting.retry_at - moment)
+                moment = failed_or_waiting.retry_at
         much_later = claim(moment + timedelta(days=30), django_capture_on_commit_callbacks)
 
-    assert delays == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
+    # Capped exponential backoff, for at least three days in all (an outage of a day or two
+    # loses nothing).
+    assert delays[:5] == [timedelta(minutes=m) for m in (1, 2, 4, 8, 15)]
+    assert set(delays[4:]) == {timedelta(minutes=15)}
+    assert RETRY_WINDOW <= sum(delays, timedelta()) < RETRY_WINDOW + timedelta(minutes=15)
+    assert timedelta(hours=72) == RETRY_WINDOW
     final = row(pk)
     assert (final.status, final.attempts, final.lease_expires_at) == (
         Status.FAILED,
         MAX_ATTEMPTS,
         None,
     )
-    assert final.last_error.startswith("Gave up after 5 attempts. SMTPDataError: 452 4.3.1")
+    assert final.last_error.startswith(
+        f"Gave up after {MAX_ATTEMPTS} attempts. SMTPDataError: 452 4.3.1"
+    )
     assert much_later == [] and sink.refused == MAX_ATTEMPTS and sink.count == 0
 
 
-def test_connection_refused_defers_the_whole_batch(
+def test_connection_refused_defers_the_whole_batch_spending_one_attempt(
     settings, sourdough, django_capture_on_commit_callbacks
 ):
     for _ in range(2):
@@ -132,12 +159,18 @@ def test_connection_refused_defers_the_whole_batch(
     settings.EMAIL_BACKEND = "config.mail.SMTPBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nobody listens
 
-    report = send_deliveries(delivery_ids=ids, now=DAY_0)
+    report = send_deliveries(delivery_ids=ids, claim_token=claim_token_of(ids), now=DAY_0)
 
-    assert report.retrying == ids
+    # Only the message that found the server down spends an attempt; the rest of the batch
+    # waits with it, untried and unspent.
+    assert report.retrying == ids[:1] and report.handed_back == ids[1:]
     for delivery in LessonDelivery.objects.filter(pk__in=ids):
-        assert (delivery.status, delivery.attempts) == (Status.PENDING, 1)
-        assert delivery.due_at == DAY_0 + timedelta(minutes=1)
+        assert (delivery.status, delivery.attempts) == (
+            Status.PENDING,
+            1 if delivery.pk == ids[0] else 0,
+        )
+        assert delivery.retry_at == DAY_0 + timedelta(minutes=1)
+        assert (delivery.due_at, delivery.claim_token) == (DAY_0, None)
         assert "Could not connect to the mail server" in delivery.last_error
         assert "ConnectionRefusedError" in delivery.last_error
 
@@ -153,7 +186,7 @@ def test_a_dropped_connection_retries_that_message_and_reconnects_for_the_rest(
 
     with smtp_server(sink):
         smtp_settings(settings, sink)
-        report = send_deliveries(delivery_ids=ids, now=DAY_0)
+        report = send_deliveries(delivery_ids=ids, claim_token=claim_token_of(ids), now=DAY_0)
 
     assert report.retrying == ids[:1] and report.sent == ids[1:]
     assert sink.count == 2 and sink.connections == 2  # the rest went over a new connection
@@ -170,7 +203,7 @@ def test_permanent_recipient_refusal_fails_at_once_is_logged_and_the_batch_goes_
 
     with smtp_server(sink), caplog.at_level(logging.ERROR, logger="courses.dispatch"):
         smtp_settings(settings, sink)
-        report = send_deliveries(delivery_ids=ids, now=DAY_0)
+        report = send_deliveries(delivery_ids=ids, claim_token=claim_token_of(ids), now=DAY_0)
 
     bounced = LessonDelivery.objects.get(enrollment__learner__email="gone@example.com")
     assert report.failed == [bounced.pk] and len(report.sent) == 1
@@ -190,7 +223,7 @@ def test_permanent_5xx_after_data_fails_at_once(
 
     with smtp_server(sink):
         smtp_settings(settings, sink)
-        report = send_deliveries(delivery_ids=[pk], now=DAY_0)
+        report = send_deliveries(delivery_ids=[pk], claim_token=claim_token_of([pk]), now=DAY_0)
         later = claim(DAY_0 + timedelta(days=1), django_capture_on_commit_callbacks)
 
     assert report.failed == [pk] and later == []
@@ -207,3 +240,41 @@ def test_retry_delay_doubles_and_is_capped_well_under_the_visibility_timeout():
     assert max(delays) == cap == timedelta(minutes=15)
     visibility = django_settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     assert cap.total_seconds() < django_settings.CELERY_MAX_COUNTDOWN_SECONDS < visibility
+
+
+def test_staff_retry_gives_a_failed_row_a_fresh_attempt_budget(
+    settings, sourdough, django_capture_on_commit_callbacks
+):
+    enroll(learner(), sourdough, now=ENROLLED)
+    [pk] = claim(DAY_0, django_capture_on_commit_callbacks)
+    # The row used its whole budget and failed.
+    LessonDelivery.objects.filter(pk=pk).update(
+        status=Status.FAILED,
+        attempts=MAX_ATTEMPTS,
+        lease_expires_at=None,
+        claim_token=None,
+        last_error="Gave up",
+    )
+    retried_at = DAY_0 + timedelta(days=4)
+    services.retry_delivery(delivery=row(pk), now=retried_at)
+    sink = SmtpSink(data_replies=["451 4.3.0 Try again later"])
+
+    with smtp_server(sink):
+        smtp_settings(settings, sink)
+        assert claim(retried_at, django_capture_on_commit_callbacks) == [pk]
+        first = send_deliveries(delivery_ids=[pk], claim_token=claim_token_of([pk]), now=retried_at)
+        retry_at = row(pk).retry_at
+        assert retry_at is not None
+        assert claim(retry_at, django_capture_on_commit_callbacks) == [pk]
+        second = send_deliveries(delivery_ids=[pk], claim_token=claim_token_of([pk]), now=retry_at)
+
+    # Before the fresh budget the first 451 would have failed it for good.
+    assert (first.retrying, first.failed, second.sent) == ([pk], [], [pk])
+    done = row(pk)
+    assert (done.status, done.attempts, done.attempts_before_staff_retry) == (
+        Status.SENT,
+        MAX_ATTEMPTS + 2,
+        MAX_ATTEMPTS,
+    )
+    assert retry_at == retried_at + timedelta(minutes=1)
+    assert sink.count == 1
