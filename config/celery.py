@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from types import FrameType
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import task_prerun, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
@@ -29,29 +29,50 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-class TaskCancelled(BaseException):
+class TaskCancelled(SystemExit):
     """Celery cancelled the running task (a SIGTERM to its pool process).
 
-    A ``BaseException``, like ``SystemExit``: no ``except Exception`` swallows it.
+    A ``SystemExit``: no ``except Exception`` swallows it, Celery lets it through, and the pool
+    process ends once ``finally`` blocks have run, as billiard expects of a terminated job
+    (it starts a fresh process in its place).
     """
 
 
 class _Cancellation:
     deferring = 0
     requested = False
+    # Set once the cancellation is raised: the process ends after it, and a second SIGTERM
+    # (Celery cancels again for each broker connection it loses) must not interrupt the
+    # ``finally`` blocks that record what was done.
+    raised = False
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    if _Cancellation.raised:
+        return
     if _Cancellation.deferring:
         _Cancellation.requested = True
         return
-    raise TaskCancelled()
+    _Cancellation.raised = True
+    raise TaskCancelled(1)
+
+
+class _PoolProcess:
+    is_one = False
 
 
 @worker_process_init.connect
+def _note_pool_process(**kwargs) -> None:
+    _PoolProcess.is_one = True
+
+
+@task_prerun.connect
 def _sigterm_cancels_the_task(**kwargs) -> None:
-    # Celery's prefork children get SIGTERM's default action (die at once, no ``finally``).
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    # In a pool process, billiard's own SIGTERM handler (installed after worker_process_init)
+    # exits at once, wherever the task is; ours waits for cancellation_deferred() blocks.
+    # Installed per task, so it is ours whatever billiard did at start.
+    if _PoolProcess.is_one and signal.getsignal(signal.SIGTERM) is not _on_sigterm:
+        signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 @contextmanager
@@ -64,4 +85,5 @@ def cancellation_deferred() -> Iterator[None]:
         _Cancellation.deferring -= 1
     if not _Cancellation.deferring and _Cancellation.requested:
         _Cancellation.requested = False
-        raise TaskCancelled()
+        _Cancellation.raised = True
+        raise TaskCancelled(1)

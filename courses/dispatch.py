@@ -327,6 +327,13 @@ class SendRun:
         # back. Sent rows stay in it until their mark is written.
         self.owned = {delivery.pk for delivery in deliveries}
 
+    def check_out(self, *, delivery_ids: list[int], claim_token: uuid.UUID, now: datetime) -> None:
+        self.deliveries = _check_out(
+            delivery_ids=delivery_ids, claim_token=claim_token, run_token=self.token, now=now
+        )
+        self.owned = {delivery.pk for delivery in self.deliveries}
+        self.renewed_at = time.monotonic()
+
     def rows(self) -> QuerySet[LessonDelivery]:
         return LessonDelivery.objects.filter(status=Status.SENDING, claim_token=self.token)
 
@@ -369,77 +376,44 @@ class SendRun:
 
 def _send(*, delivery_ids: list[int], claim_token: uuid.UUID, now: datetime | None) -> SendReport:
     report = SendReport()
-    run = _check_out(delivery_ids=delivery_ids, claim_token=claim_token, now=_now(now))
-    checked_out = {delivery.pk for delivery in run.deliveries}
-    report.not_sent.extend(pk for pk in delivery_ids if pk not in checked_out)
+    run = SendRun(token=uuid.uuid4(), deliveries=[])
     # SMTP_TIMEOUT bounds one conversation, which the send lease must outlast.
-    mail_connection = get_connection(timeout=SMTP_TIMEOUT)
-    is_open = False
-    parts = LessonEmailParts()
+    mail = _MailConnection(get_connection(timeout=SMTP_TIMEOUT))
     sent_marks = SentMarks(report=report, run=run)
-    # Rows not reached yet: handed back unspent if the run stops early.
-    untried = [delivery.pk for delivery in run.deliveries]
+    # Rows checked out and not handled yet: handed back unspent if the run stops early.
+    untried: list[int] = []
     try:
+        # A cancellation during the check-out takes effect after it: the rows are handed back.
+        with cancellation_deferred():
+            run.check_out(delivery_ids=delivery_ids, claim_token=claim_token, now=_now(now))
+            checked_out = {delivery.pk for delivery in run.deliveries}
+            report.not_sent.extend(pk for pk in delivery_ids if pk not in checked_out)
+            untried = [delivery.pk for delivery in run.deliveries]
         for position, delivery in enumerate(run.deliveries):
+            # Should the run stop inside this step (the soft time limit), this message's fate
+            # is unknown: its row keeps its send lease rather than being handed back.
             untried = [row.pk for row in run.deliveries[position + 1 :]]
-            if not run.still_owns(delivery, now=_now(now)):
-                report.not_sent.append(delivery.pk)
-                continue
-            try:
-                message = build_lesson_email(delivery, connection=mail_connection, parts=parts)
-            except Exception as error:
-                # A broken lesson (say, an image file gone missing) must not stop the batch;
-                # it retries in case an editor fixes it, and then fails where staff see it.
-                logger.exception("Could not build the lesson e-mail of delivery %s", delivery.pk)
-                _retry_or_fail(
-                    delivery, error=_describe(error), now=_now(now), report=report, run=run
-                )
-                continue
-            if not is_open:
-                try:
-                    with cancellation_deferred():
-                        mail_connection.open()
-                    is_open = True
-                except OSError as error:  # smtplib's errors are OSErrors too
-                    # The server is down: this message spends an attempt, and the rest of the
-                    # batch waits with it, unspent, rather than each message waiting for its
-                    # own connection timeout.
-                    unreachable = f"Could not connect to the mail server: {_describe(error)}"
-                    logger.warning("Lesson e-mails wait for a retry: %s", unreachable)
-                    retry_at = _retry_or_fail(
-                        delivery, error=unreachable, now=_now(now), report=report, run=run
-                    )
-                    # (Should the probe's budget be spent, retry_at is None and the next row
-                    # becomes the probe at the next claim.)
-                    run.hand_back(untried, error=unreachable, retry_at=retry_at)
-                    report.handed_back.extend(untried)
-                    untried = []
-                    break
-            try:
-                with cancellation_deferred():
-                    sent = mail_connection.send_messages([message])
-            except OSError as error:
-                if not _server_still_talking(error):
-                    # Dropped, timed out, or a 421: the next message opens a new connection.
-                    _close_quietly(mail_connection)
-                    is_open = False
-                if is_permanent_error(error):
-                    _fail(delivery, error=_describe(error), report=report, run=run)
-                else:
-                    _retry_or_fail(
-                        delivery, error=_describe(error), now=_now(now), report=report, run=run
-                    )
-                continue
-            if sent != 1:
-                _retry_or_fail(
+            # A cancellation (broker connection lost) waits for this message to be handled,
+            # so that what went out is marked and nothing is left in doubt.
+            with cancellation_deferred():
+                server_down = _send_one(
                     delivery,
-                    error="The mail backend sent nothing.",
-                    now=_now(now),
-                    report=report,
+                    mail=mail,
                     run=run,
+                    sent_marks=sent_marks,
+                    report=report,
+                    now=_now(now),
                 )
-                continue
-            sent_marks.add(delivery, now=_now(now))
+            if server_down is not None:
+                # The server is down: this message spent an attempt, and the rest of the batch
+                # waits with it, unspent, rather than each message waiting for its own
+                # connection timeout. (Should the probe's budget be spent, retry_at is None
+                # and the next row becomes the probe at the next claim.)
+                error, retry_at = server_down
+                run.hand_back(untried, error=error, retry_at=retry_at)
+                report.handed_back.extend(untried)
+                untried = []
+                break
         untried = []
     finally:
         sent_marks.write(now=_now(now))
@@ -452,9 +426,81 @@ def _send(*, delivery_ids: list[int], claim_token: uuid.UUID, now: datetime | No
                 run.token,
                 handed,
             )
-        if is_open:
-            _close_quietly(mail_connection)
+        if mail.is_open:
+            _close_quietly(mail.backend)
+        logger.info(
+            "Send run %s (claim %s): %s sent, %s retrying, %s failed, %s handed back",
+            run.token,
+            claim_token,
+            len(report.sent),
+            len(report.retrying),
+            len(report.failed),
+            len(report.handed_back),
+        )
     return report
+
+
+class _MailConnection:
+    """The run's one SMTP connection, opened at the first message and after a drop."""
+
+    def __init__(self, backend) -> None:
+        self.backend = backend
+        self.is_open = False
+        self.parts = LessonEmailParts()
+
+
+def _send_one(
+    delivery: LessonDelivery,
+    *,
+    mail: _MailConnection,
+    run: SendRun,
+    sent_marks: "SentMarks",
+    report: SendReport,
+    now: datetime,
+) -> tuple[str, datetime | None] | None:
+    """Send one lesson e-mail and record the outcome.
+
+    Returns ``(error, retry_at)`` when the mail server can't be reached at all.
+    """
+    if not run.still_owns(delivery, now=now):
+        report.not_sent.append(delivery.pk)
+        return None
+    try:
+        message = build_lesson_email(delivery, connection=mail.backend, parts=mail.parts)
+    except Exception as error:
+        # A broken lesson (say, an image file gone missing) must not stop the batch;
+        # it retries in case an editor fixes it, and then fails where staff see it.
+        logger.exception("Could not build the lesson e-mail of delivery %s", delivery.pk)
+        _retry_or_fail(delivery, error=_describe(error), now=now, report=report, run=run)
+        return None
+    if not mail.is_open:
+        try:
+            mail.backend.open()
+            mail.is_open = True
+        except OSError as error:  # smtplib's errors are OSErrors too
+            unreachable = f"Could not connect to the mail server: {_describe(error)}"
+            logger.warning("Lesson e-mails wait for a retry: %s", unreachable)
+            retry_at = _retry_or_fail(delivery, error=unreachable, now=now, report=report, run=run)
+            return unreachable, retry_at
+    try:
+        sent = mail.backend.send_messages([message])
+    except OSError as error:
+        if not _server_still_talking(error):
+            # Dropped, timed out, or a 421: the next message opens a new connection.
+            _close_quietly(mail.backend)
+            mail.is_open = False
+        if is_permanent_error(error):
+            _fail(delivery, error=_describe(error), report=report, run=run)
+        else:
+            _retry_or_fail(delivery, error=_describe(error), now=now, report=report, run=run)
+        return None
+    if sent != 1:
+        _retry_or_fail(
+            delivery, error="The mail backend sent nothing.", now=now, report=report, run=run
+        )
+        return None
+    sent_marks.add(delivery, now=now)
+    return None
 
 
 def is_permanent_error(error: BaseException) -> bool:
@@ -481,7 +527,9 @@ def _server_still_talking(error: OSError) -> bool:
     return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code != 421
 
 
-def _check_out(*, delivery_ids: list[int], claim_token: uuid.UUID, now: datetime) -> SendRun:
+def _check_out(
+    *, delivery_ids: list[int], claim_token: uuid.UUID, run_token: uuid.UUID, now: datetime
+) -> list[LessonDelivery]:
     """Take the rows still ``sending`` under ``claim_token`` for this run, and re-check each.
 
     Rows no longer ``sending`` under the claim's token were deleted with their enrolment or
@@ -492,7 +540,6 @@ def _check_out(*, delivery_ids: list[int], claim_token: uuid.UUID, now: datetime
     transaction ends before the SMTP conversation starts: no row stays locked while a mail
     server takes its time.
     """
-    run_token = uuid.uuid4()
     with transaction.atomic():
         rows = list(
             LessonDelivery.objects.select_for_update(of=("self",))
@@ -520,7 +567,7 @@ def _check_out(*, delivery_ids: list[int], claim_token: uuid.UUID, now: datetime
             )
     order = {pk: position for position, pk in enumerate(delivery_ids)}
     sendable.sort(key=lambda row: order[row.pk])  # oldest due first, as claimed
-    return SendRun(token=run_token, deliveries=sendable)
+    return sendable
 
 
 def _status_if_unsendable(delivery: LessonDelivery) -> Status | None:

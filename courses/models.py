@@ -362,7 +362,7 @@ class LessonDelivery(models.Model):
     # Every claim, staff retries included (the row's history).
     attempts = models.PositiveSmallIntegerField(default=0)
     # ``attempts`` when staff last retried the row: the automatic retry budget counts from here.
-    attempts_before_staff_retry = models.PositiveSmallIntegerField(default=0)
+    attempts_before_staff_retry = models.PositiveSmallIntegerField(default=0, db_default=0)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
 

@@ -213,7 +213,10 @@ def complete_lesson(
         if not remaining.exists():
             enrollment.completed_at = now
             enrollment.save(update_fields=["completed_at"])
-            transaction.on_commit(lambda: emails.send_course_completed(enrollment_id=enrollment.pk))
+            # robust: a mail server error after the commit must not make the page a 500.
+            transaction.on_commit(
+                lambda: emails.send_course_completed(enrollment_id=enrollment.pk), robust=True
+            )
     return progress
 
 

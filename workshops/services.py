@@ -60,16 +60,21 @@ def _now(now: datetime | None) -> datetime:
 
 
 def _email_after_commit(sender: str, **params) -> None:
-    """Hand an e-mail of emails.py to a worker once the state it describes is committed."""
+    """Hand an e-mail of emails.py to a worker once the state it describes is committed.
+
+    ``robust``: the change is committed by then, so a broker that can't be reached is logged
+    (ERROR) rather than turned into a 500 for a registration that happened.
+    """
     from .tasks import deliver_email  # tasks.py imports this module
 
-    transaction.on_commit(lambda: deliver_email.delay(sender, params))
+    transaction.on_commit(lambda: deliver_email.delay(sender, params), robust=True)
 
 
 def _offer_free_seats_after_commit(workshop_id: int) -> None:
     from .tasks import offer_free_seats_task
 
-    transaction.on_commit(lambda: offer_free_seats_task.delay(workshop_id))
+    # robust: the change is committed; a broker that is down is logged, never a 500.
+    transaction.on_commit(lambda: offer_free_seats_task.delay(workshop_id), robust=True)
 
 
 def inventory_for(workshop: WorkshopPage) -> SeatInventory:
@@ -287,7 +292,8 @@ def _cancel(registration_id: int, *, now: datetime, by_creator: bool) -> tuple[R
             transaction.on_commit(
                 lambda: paid_registration_cancelled.send(
                     sender=Registration, registration_id=registration_id
-                )
+                ),
+                robust=True,
             )
         if not by_creator:
             _offer_free_seats_after_commit(registration.workshop_id)

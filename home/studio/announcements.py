@@ -94,7 +94,8 @@ def announce(
             recipients=len(rows), skipped=skipped
         )
         announcement.recipients, announcement.skipped = len(rows), skipped
-        transaction.on_commit(lambda: tasks.send_announcement.delay(announcement.pk))
+        # robust: the announcement is saved; a broker error must not make the form a 500.
+        transaction.on_commit(lambda: tasks.send_announcement.delay(announcement.pk), robust=True)
     return announcement
 
 
