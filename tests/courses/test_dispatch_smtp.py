@@ -278,3 +278,49 @@ def test_staff_retry_gives_a_failed_row_a_fresh_attempt_budget(
     )
     assert retry_at == retried_at + timedelta(minutes=1)
     assert sink.count == 1
+
+
+def test_a_mail_server_down_longer_than_the_old_budget_loses_nothing_and_keeps_due_order(
+    settings, django_capture_on_commit_callbacks
+):
+    # Five learners whose lesson falls due a minute apart; the server is down for ten hours
+    # (the old budget gave up after about 15 minutes).
+    page = course(lessons=1)
+    for n in range(5):
+        enroll(learner(email=f"reader{n}@example.com"), page, now=ENROLLED)
+    rows = list(LessonDelivery.objects.order_by("pk"))
+    due_order = [delivery.message_id for delivery in reversed(rows)]
+    # The last enrolled falls due first: due order is not the order of the ids.
+    for n, delivery in enumerate(reversed(rows)):
+        LessonDelivery.objects.filter(pk=delivery.pk).update(due_at=DAY_0 + timedelta(minutes=n))
+    outage_ends = DAY_0 + timedelta(hours=10)
+    sink = SmtpSink()
+    down_port = free_port()
+    settings.EMAIL_BACKEND = "config.mail.SMTPBackend"
+    settings.EMAIL_HOST, settings.EMAIL_USE_TLS = "127.0.0.1", False
+
+    def tick(moment: datetime) -> None:
+        """One dispatcher run at ``moment`` whose send tasks run at once."""
+        with django_capture_on_commit_callbacks() as callbacks:
+            claim_due_deliveries(now=moment)
+        for callback in callbacks:  # send_lesson_batch.delay_on_commit(ids, claim_token)
+            ids, token = callback.args
+            send_deliveries(delivery_ids=ids, claim_token=token, now=moment)
+
+    with smtp_server(sink):
+        moment = DAY_0
+        settings.EMAIL_PORT = down_port  # nobody listens
+        while moment < outage_ends:
+            tick(moment)
+            moment += timedelta(minutes=5)  # beat runs every minute; fewer ticks, same story
+        waiting = list(LessonDelivery.objects.values_list("status", flat=True))
+        settings.EMAIL_PORT = sink.port  # the server is back
+        while sink.count < len(rows) and moment < outage_ends + timedelta(hours=1):
+            tick(moment)
+            moment += timedelta(minutes=1)
+
+    assert set(waiting) == {Status.PENDING}  # nothing failed for good during the outage
+    assert [message["Message-ID"] for message in sink.messages()] == due_order
+    assert set(LessonDelivery.objects.values_list("status", flat=True)) == {Status.SENT}
+    # Back within the 15-minute cap of the server's return.
+    assert moment <= outage_ends + timedelta(minutes=16)
