@@ -1,5 +1,11 @@
 # The two commands of the README: `make run` and `make test`. Everything else supports them.
-PYTHON ?= python3.11
+# The newest supported Python that really runs (a pyenv shim for a version that is not
+# selected exists but fails), or the one given as `make ... PYTHON=/path/to/python`.
+SUPPORTED_PYTHONS := python3.13 python3.12 python3.11
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell for candidate in $(SUPPORTED_PYTHONS); do \
+	if $$candidate -c "import sys" >/dev/null 2>&1; then echo $$candidate; break; fi; done)
+endif
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -7,6 +13,10 @@ STAMP := $(VENV)/.installed
 .PHONY: run test install lock bench check-services lint clean
 
 $(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || test -n "$(PYTHON)" || \
+		{ echo "No Python found: install one of $(SUPPORTED_PYTHONS), or pass PYTHON=..."; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -c "import sys; sys.exit(sys.version_info < (3, 11))" || \
+		{ echo "$(PYTHON) is older than Python 3.11, which microcourses needs."; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --requirement requirements.lock
@@ -28,12 +38,17 @@ run: install
 ## make test: lint, type-check, Django checks, then pytest against real PostgreSQL and Redis.
 test: install
 	$(BIN)/python -m tests.services
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy .
+	$(MAKE) --no-print-directory lint
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py check
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## make lint: the static checks of `make test` (pre-commit runs the same ones).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 ## make bench: the benchmarks under tests/bench/, printed as a table.
 bench: install
@@ -49,4 +64,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf var staticfiles .mypy_cache .ruff_cache
+	rm -rf var staticfiles .mypy_cache .ruff_cache .grimp_cache .import_linter_cache

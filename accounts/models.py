@@ -45,7 +45,7 @@ class User(AbstractUser):
     """A person who signs in: a learner, and possibly also a creator or staff member.
 
     The learner's time zone and lesson send hour live here, so every app reads them from the
-    user object itself (DESIGN.md).
+    user object itself (docs/architecture.md).
     """
 
     username = None  # type: ignore[assignment]

@@ -1,4 +1,4 @@
-"""Money as an integer count of the currency's minor unit plus an ISO code (DESIGN.md #1).
+"""Money as an integer count of the currency's minor unit plus an ISO code (architecture.md #1).
 
 The one place that knows how many decimals a currency has; every app formats amounts here.
 """

@@ -69,8 +69,8 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from config.celery import cancellation_deferred
+from config.queueing import enqueue_on_commit
 
-from . import tasks
 from .emails import LessonEmailParts, build_lesson_email
 from .models import Enrollment, LessonDelivery
 
@@ -80,6 +80,8 @@ logger = logging.getLogger(__name__)
 CLAIM_BATCH_SIZE = 500
 # A run stops after this many batches; whatever is still due waits for the next minute's run.
 MAX_BATCHES_PER_RUN = 100
+# The send task, queued by name: tasks.py imports this module, not the other way round.
+SEND_TASK = "courses.tasks.send_lesson_batch"
 # Ids per send task: one SMTP connection each, and well inside the task's time limit.
 SEND_CHUNK_SIZE = 50
 # Rows marked ``sent`` per UPDATE (an UPDATE and commit per message was a large share of the
@@ -228,9 +230,7 @@ def claim_batch(*, now: datetime, batch_size: int, lease: timedelta) -> tuple[li
             attempts=F("attempts") + 1,
         )
         for start in range(0, len(claimed), SEND_CHUNK_SIZE):
-            tasks.send_lesson_batch.delay_on_commit(
-                claimed[start : start + SEND_CHUNK_SIZE], str(claim_token)
-            )
+            enqueue_on_commit(SEND_TASK, claimed[start : start + SEND_CHUNK_SIZE], str(claim_token))
     return claimed, len(pending) + len(expired)
 
 

@@ -72,21 +72,21 @@ def send_course_completed(*, enrollment_id: int) -> None:
 # Stand-ins for each learner's own parts while one rendering serves all the learners of a
 # lesson: random, so that no lesson text contains them by chance, and plain ASCII that neither
 # HTML escaping nor MIME header folding changes.
-_STAND_IN = uuid.uuid4().hex
-_PAUSE_LINK_STAND_IN = f"pause-link-{_STAND_IN}"
-_ADDRESS_STAND_IN = f"learner-{_STAND_IN}@example.invalid"
-_MESSAGE_ID_STAND_IN = f"<delivery-{_STAND_IN}@example.invalid>"
-_TOKEN_STAND_IN = f"token-{_STAND_IN}"
+_PLACEHOLDER = uuid.uuid4().hex
+_PAUSE_LINK_PLACEHOLDER = f"pause-link-{_PLACEHOLDER}"
+_ADDRESS_PLACEHOLDER = f"learner-{_PLACEHOLDER}@example.invalid"
+_MESSAGE_ID_PLACEHOLDER = f"<delivery-{_PLACEHOLDER}@example.invalid>"
+_TOKEN_PLACEHOLDER = f"token-{_PLACEHOLDER}"
 # The longest line SMTP allows, without its CRLF (RFC 5321, 4.5.3.1.6).
 SMTP_LINE_LIMIT = 998
 
 
 def _pause_url_pattern() -> str:
-    return absolute_url(reverse("courses:pause_link", args=[_TOKEN_STAND_IN]))
+    return absolute_url(reverse("courses:pause_link", args=[_TOKEN_PLACEHOLDER]))
 
 
 def _fill_pause_url(pattern: str, *, enrollment_id: int) -> str:
-    return pattern.replace(_TOKEN_STAND_IN, make_pause_token(enrollment_id=enrollment_id))
+    return pattern.replace(_TOKEN_PLACEHOLDER, make_pause_token(enrollment_id=enrollment_id))
 
 
 def pause_url(*, enrollment_id: int) -> str:
@@ -123,11 +123,11 @@ class RenderedBlock:
 
 @dataclass(frozen=True)
 class RenderedLesson:
-    """A lesson's e-mail with stand-ins where each learner's own parts go.
+    """A lesson's e-mail with placeholders where each learner's own parts go.
 
     ``wire_bytes`` is the whole e-mail as sent (its Date is when it was rendered), or None
     (see ``_wire_template``); a copy whose parts would not fit in as they are (an address that
-    needs quoting, say) is written out on its own.
+    needs quoting, say) is serialised on its own.
     """
 
     subject: str
@@ -142,8 +142,8 @@ class RenderedLesson:
         message = compose_email(
             to=address,
             subject=self.subject,
-            text=self.text.replace(_PAUSE_LINK_STAND_IN, pause_url),
-            html=self.html.replace(_PAUSE_LINK_STAND_IN, escape(pause_url)),
+            text=self.text.replace(_PAUSE_LINK_PLACEHOLDER, pause_url),
+            html=self.html.replace(_PAUSE_LINK_PLACEHOLDER, escape(pause_url)),
             headers=_lesson_headers(message_id=message_id, pause_url=pause_url),
             connection=connection,
         )
@@ -155,9 +155,9 @@ class RenderedLesson:
         )
         if self.wire_bytes is not None and fits_as_it_is:
             message.wire_bytes = (
-                self.wire_bytes.replace(_ADDRESS_STAND_IN.encode(), address.encode())
-                .replace(_MESSAGE_ID_STAND_IN.encode(), message_id.encode())
-                .replace(_PAUSE_LINK_STAND_IN.encode(), pause_url.encode())
+                self.wire_bytes.replace(_ADDRESS_PLACEHOLDER.encode(), address.encode())
+                .replace(_MESSAGE_ID_PLACEHOLDER.encode(), message_id.encode())
+                .replace(_PAUSE_LINK_PLACEHOLDER.encode(), pause_url.encode())
             )
         return message
 
@@ -167,8 +167,9 @@ class LessonEmailParts:
 
     A send task builds up to 50 e-mails, mostly of one lesson. They are the same but for the
     learner's address, pause link and Message-ID, so the lesson's e-mail is rendered and
-    written out once, with stand-ins for those, and each copy puts in its learner's own: that
-    saves most of the cost of an e-mail. The pause link's URL pattern is reversed once too.
+    serialised once (its wire bytes), with placeholders for those, and each copy puts in its
+    learner's own: that saves most of the cost of an e-mail. The pause link's URL pattern is
+    reversed once too.
     """
 
     def __init__(self) -> None:
@@ -203,7 +204,7 @@ def _render_lesson(lesson: LessonPage, course: CoursePage) -> RenderedLesson:
             "blocks": [part for block in lesson.body if (part := _render_block(block)) is not None],
             "lesson_url": absolute_url(lesson.url or "/"),
             "course_url": absolute_url(course.url or "/"),
-            "pause_url": _PAUSE_LINK_STAND_IN,
+            "pause_url": _PAUSE_LINK_PLACEHOLDER,
         },
     )
     wire_bytes, pause_link_room = _wire_template(subject=subject, text=text, html=html)
@@ -217,19 +218,21 @@ def _render_lesson(lesson: LessonPage, course: CoursePage) -> RenderedLesson:
 
 
 def _wire_template(*, subject: str, text: str, html: str) -> tuple[bytes | None, int]:
-    """The lesson's e-mail as Django's SMTP backend sends it, with the stand-ins in it.
+    """The lesson's e-mail as Django's SMTP backend sends it, with the placeholders in it.
 
     Also returns how long a pause link may be before it would make a line too long for SMTP.
-    None (each copy is then written out on its own) when Django wrote a body as
-    quoted-printable or base64, whose lines a longer link would break, or when a stand-in did
+    None (each copy is then serialised on its own) when Django wrote a body as
+    quoted-printable or base64, whose lines a longer link would break, or when a placeholder did
     not come through whole.
     """
     message = compose_email(
-        to=_ADDRESS_STAND_IN,
+        to=_ADDRESS_PLACEHOLDER,
         subject=subject,
         text=text,
         html=html,
-        headers=_lesson_headers(message_id=_MESSAGE_ID_STAND_IN, pause_url=_PAUSE_LINK_STAND_IN),
+        headers=_lesson_headers(
+            message_id=_MESSAGE_ID_PLACEHOLDER, pause_url=_PAUSE_LINK_PLACEHOLDER
+        ),
     ).message()
     bodies_as_written = all(
         part["Content-Transfer-Encoding"] in ("7bit", "8bit")
@@ -238,19 +241,19 @@ def _wire_template(*, subject: str, text: str, html: str) -> tuple[bytes | None,
     )
     # Django's MIME classes take linesep; the stubs don't know.
     wire_bytes = message.as_bytes(linesep="\r\n")  # type: ignore[call-arg]
-    stand_in = _PAUSE_LINK_STAND_IN.encode()
-    stand_ins_whole = (
-        wire_bytes.count(_ADDRESS_STAND_IN.encode()) == 1
-        and wire_bytes.count(_MESSAGE_ID_STAND_IN.encode()) == 1
-        and wire_bytes.count(stand_in)
-        == 1 + text.count(_PAUSE_LINK_STAND_IN) + html.count(_PAUSE_LINK_STAND_IN)
+    placeholder = _PAUSE_LINK_PLACEHOLDER.encode()
+    placeholders_whole = (
+        wire_bytes.count(_ADDRESS_PLACEHOLDER.encode()) == 1
+        and wire_bytes.count(_MESSAGE_ID_PLACEHOLDER.encode()) == 1
+        and wire_bytes.count(placeholder)
+        == 1 + text.count(_PAUSE_LINK_PLACEHOLDER) + html.count(_PAUSE_LINK_PLACEHOLDER)
     )
-    if not (bodies_as_written and stand_ins_whole):
+    if not (bodies_as_written and placeholders_whole):
         return None, 0
     pause_link_room = min(
-        (SMTP_LINE_LIMIT - len(line)) // line.count(stand_in) + len(stand_in)
+        (SMTP_LINE_LIMIT - len(line)) // line.count(placeholder) + len(placeholder)
         for line in wire_bytes.split(b"\r\n")
-        if stand_in in line
+        if placeholder in line
     )
     return wire_bytes, pause_link_room
 

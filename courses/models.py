@@ -2,7 +2,7 @@
 
 Pages (``CourseIndexPage``, ``CoursePage``, ``LessonPage``) hold content only. Enrolments,
 deliveries and progress live in plain models that point at the pages, because publishing a
-revision rewrites every page field (DESIGN.md invariant 2).
+revision rewrites every page field (docs/architecture.md, invariant 2).
 """
 
 from urllib.parse import urlencode
@@ -190,7 +190,7 @@ class CoursePage(PricedMixin, Page):
     def serve(self, request, *args, **kwargs):
         response = super().serve(request, *args, **kwargs)
         if not self.is_free:
-            # Paid content (DESIGN.md invariant 7): no shared cache keeps a copy.
+            # Paid content (docs/architecture.md, invariant 7): no shared cache keeps a copy.
             patch_cache_control(response, private=True, no_store=True)
         return response
 
@@ -236,7 +236,7 @@ class LessonPage(Page):
         """Decide access on the server for this request, then render the page (body or reason).
 
         Every lesson response is private and not stored: the body is paid content, and the
-        page differs per reader (DESIGN.md invariant 7).
+        page differs per reader (docs/architecture.md, invariant 7).
         """
         from . import selectors, services
 
@@ -297,7 +297,7 @@ class Enrollment(models.Model):
     )
     course = models.ForeignKey(CoursePage, on_delete=models.CASCADE, related_name="enrollments")
     # The payments app's Order, when the course was bought. A plain id rather than a foreign
-    # key: courses never depends on payments (DESIGN.md).
+    # key: courses never depends on payments (docs/architecture.md).
     order_id = models.UUIDField(null=True, blank=True, unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     enrolled_at = models.DateTimeField()
@@ -328,7 +328,7 @@ class Enrollment(models.Model):
 
 
 class LessonDelivery(models.Model):
-    """The outbox row for one lesson e-mail to one enrolled learner (DESIGN.md invariant 5).
+    """The outbox row for one lesson e-mail to one enrolled learner (architecture.md #5).
 
     ``pending`` rows become due at ``due_at``; the dispatcher claims them (``sending``, with a
     lease and a claim token) and the send task that carries that token marks them ``sent``. A

@@ -1,4 +1,4 @@
-"""When a lesson is due: pure functions of dates, hours and zones (DESIGN.md invariant 6).
+"""When a lesson is due: pure functions of dates, hours and zones (architecture.md #6).
 
 A lesson on day N is due at the learner's send hour, on the local date ``start_date + N +
 days_shifted``, in the learner's own zone. The wall-clock hour survives DST changes because the

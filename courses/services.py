@@ -10,6 +10,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 
@@ -19,7 +20,26 @@ from .schedule import lesson_due_at, sending_days_between
 
 
 class EnrollmentError(Exception):
-    """A rule forbids this enrolment; the message is fit to show the learner."""
+    """A rule forbids this enrollment; the message is fit to show the learner."""
+
+
+def ensure_may_enroll(*, learner: User, course: CoursePage) -> None:
+    """Raise ``EnrollmentError`` if ``learner`` may not (re)enroll in ``course``.
+
+    The one place of the rule "a refunded enrollment is never reopened": its lessons were
+    cancelled and its money given back, so neither a free enrollment nor a new payment brings it
+    back by itself (staff can). ``enroll`` applies it; payments asks before taking money.
+    """
+    refunded = Enrollment.objects.filter(
+        learner=learner, course=course, status=Enrollment.Status.REFUNDED
+    ).exists()
+    if refunded:
+        raise EnrollmentError(
+            _(
+                "This enrolment was refunded, so it can’t be reopened here. "
+                "Please contact us to take the course again."
+            )
+        )
 
 
 def _now(now: datetime | None) -> datetime:
@@ -72,9 +92,11 @@ def enroll(
     """Enrol ``learner`` in ``course`` and write every lesson's delivery row, atomically.
 
     Idempotent: a second call returns the existing enrolment and writes nothing. ``order`` is
-    the payments app's Order for a paid course (only its id is kept).
+    the payments app's Order for a paid course (only its id is kept). Raises
+    ``EnrollmentError`` for a refunded enrollment (``ensure_may_enroll``).
     """
     now = _now(now)
+    ensure_may_enroll(learner=learner, course=course)
     if course.schedule_mode == ScheduleMode.COHORT and course.cohort_start_date:
         start_date = course.cohort_start_date
     else:

@@ -1,4 +1,4 @@
-"""Celery tasks of the courses app: thin, ids only, idempotent (STYLE.md).
+"""Celery tasks of the courses app: thin, ids only, idempotent.
 
 Neither task retries itself through the broker: a lesson e-mail's retries live in its outbox
 row (``due_at``, ``attempts``), which the every-minute dispatcher scans. A send task that dies

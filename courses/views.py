@@ -1,7 +1,7 @@
 """The learner's actions on the site: enrol, mark a lesson complete, pause and resume.
 
 Each view checks who may act, hands the change to a service and redirects back with a message.
-Refusals are a 4xx page that says why, and change nothing (DESIGN.md invariant 8).
+Refusals are a 4xx page that says why, and change nothing (docs/architecture.md, invariant 8).
 """
 
 from django.contrib import messages
@@ -61,7 +61,7 @@ def _next_url(request: HttpRequest, default: str) -> str:
 
 
 @require_POST
-def enrol(request: HttpRequest, course_id: int) -> HttpResponse:
+def enroll(request: HttpRequest, course_id: int) -> HttpResponse:
     """Enrol the signed-in learner in a free course (paid ones go through checkout)."""
     course = CoursePage.objects.live().filter(pk=course_id).first()
     if course is None:
@@ -83,10 +83,11 @@ def enrol(request: HttpRequest, course_id: int) -> HttpResponse:
             back_url=course_url,
         )
     existing = selectors.enrollment_in(user=request.user, course=course)
-    if existing is not None and existing.status == Enrollment.Status.REFUNDED:
-        messages.warning(request, _("This enrolment was refunded, so it can’t be reopened here."))
+    try:
+        services.enroll(learner=request.user, course=course)
+    except services.EnrollmentError as refusal:
+        messages.warning(request, str(refusal))
         return redirect(course_url)
-    services.enroll(learner=request.user, course=course)
     if existing is None:
         messages.success(
             request,

@@ -87,6 +87,10 @@ class CreatorPage(Page):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="creator_page",
+        # Not editable in the page editor, and kept out of revisions (``with_content_json``):
+        # who may edit the subtree and refund its sales is the account's state, set by
+        # approving the creator's application, not page content a restored revision rewrites.
+        editable=False,
         help_text=_("The account that owns this storefront."),
     )
     avatar = models.ForeignKey(
@@ -102,7 +106,6 @@ class CreatorPage(Page):
 
     content_panels = [
         *Page.content_panels,
-        FieldPanel("creator", permission="accounts.change_user"),
         FieldPanel("avatar"),
         FieldPanel("niche"),
         FieldPanel("bio"),
@@ -119,6 +122,12 @@ class CreatorPage(Page):
     @property
     def display_name(self) -> str:
         return self.title
+
+    def with_content_json(self, content):
+        """A revision never changes who owns the storefront (Wagtail keeps ``owner`` so too)."""
+        page = super().with_content_json(content)
+        page.creator_id = self.creator_id
+        return page
 
 
 class CreatorApplication(models.Model):

@@ -1,4 +1,4 @@
-"""Celery tasks of the home app: thin, ids only, idempotent (STYLE.md)."""
+"""Celery tasks of the home app: thin, ids only, idempotent."""
 
 from celery import shared_task
 

@@ -11,8 +11,11 @@ from typing import Any
 import stripe
 from django.conf import settings
 
-# Stripe refuses an expires_at less than 30 minutes out; a held seat lives as long.
-CHECKOUT_LIFETIME_MINUTES = 30
+from workshops.rules import HOLD_MINUTES
+
+# A Checkout Session lives exactly as long as the workshop seat it may hold (Stripe refuses an
+# expires_at less than 30 minutes out).
+CHECKOUT_LIFETIME_MINUTES = HOLD_MINUTES
 
 
 def client() -> stripe.StripeClient:

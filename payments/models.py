@@ -1,4 +1,4 @@
-"""Orders and the Stripe events that move them (DESIGN.md invariants 1 and 4)."""
+"""Orders and the Stripe events that move them (docs/architecture.md, invariants 1 and 4)."""
 
 import uuid
 

@@ -13,7 +13,7 @@ def creator_storefront_path(user) -> str | None:
     """The page-tree path of the storefront ``user`` owns, if they are a creator.
 
     Read through ``home.CreatorPage.creator``'s reverse accessor rather than an import: no app
-    imports ``home`` (DESIGN.md).
+    imports ``home`` (docs/architecture.md).
     """
     storefront = getattr(user, "creator_page", None)
     return storefront.path if storefront is not None else None

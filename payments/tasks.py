@@ -7,7 +7,7 @@ rather than lost.
 
 from celery import shared_task
 
-from . import emails
+from . import emails, services
 
 # A few retries with a growing delay (30 s, 1 min, 2 min...); after the last one the worker
 # logs the failure at ERROR level.
@@ -31,6 +31,4 @@ def send_dispute_alert(order_id: str) -> None:
 
 @shared_task(**RETRY)
 def refund_cancelled_seat(registration_id: int) -> None:
-    from .services import refund_cancelled_seat  # services.py imports this module
-
-    refund_cancelled_seat(registration_id=registration_id)
+    services.refund_cancelled_seat(registration_id=registration_id)

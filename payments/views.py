@@ -118,7 +118,7 @@ def checkout_cancel(request, order_id):
 @csrf_exempt
 @require_POST
 def stripe_webhook(request):
-    """Stripe's events: verified first, then stored once and applied (DESIGN.md #4).
+    """Stripe's events: verified first, then stored once and applied (architecture.md #4).
 
     400 for anything unverified or malformed (nothing is stored); 500 when applying fails, so
     that Stripe delivers the event again.

@@ -6,12 +6,12 @@ from pathlib import Path
 import pytest
 
 from tests.services import missing_services
+from tests.support.browser import chromium_launch_args
 
 # pytest-django's live_server runs in a thread beside Playwright's event loop; Django refuses
 # ORM calls from a thread with a running loop unless told this is intended.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = "/usr/bin/chromium"
 BENCH_DIR = Path(__file__).parent / "bench"
 
 
@@ -34,21 +34,8 @@ def pytest_sessionstart(session):
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    """Debian's Chromium, headless, with the flags a root container without a GPU needs."""
-    return {
-        **browser_type_launch_args,
-        "executable_path": CHROMIUM,
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            # The machine has no internet: don't let Chromium try to phone home.
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ],
-    }
+    """Headless Chromium from ``CHROMIUM_PATH`` (default Debian's ``/usr/bin/chromium``)."""
+    return chromium_launch_args(browser_type_launch_args)
 
 
 @pytest.fixture(scope="session")

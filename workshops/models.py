@@ -1,7 +1,7 @@
 """Live workshops: the Wagtail pages creators write, and the plain models that hold the seats.
 
 Seat counts, registrations and the waitlist never live on the page: publishing a revision
-rewrites every page field (DESIGN.md invariant 2). ``SeatInventory`` is the one row per workshop
+rewrites every page field (architecture.md #2). ``SeatInventory`` is the one row per workshop
 that every seat change updates, under a database CHECK that makes overselling impossible
 (invariant 3).
 """
@@ -181,7 +181,7 @@ class WorkshopPage(PricedMixin, Page):
     def serve(self, request, *args, **kwargs):
         response = super().serve(request, *args, **kwargs)
         # The page carries per-user private links (join, recording, waitlist claim): no shared
-        # cache and no browser history copy may keep them (DESIGN.md invariant 7).
+        # cache and no browser history copy may keep them (docs/architecture.md, invariant 7).
         patch_cache_control(response, private=True, no_store=True)
         return response
 

@@ -1,6 +1,6 @@
 """Reads of the workshops app: the listing, what one visitor may see on a workshop page, and
 a learner's workshops for the dashboard. Access is decided here, on the server, per request
-(DESIGN.md invariant 7)."""
+(docs/architecture.md, invariant 7)."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,7 +12,7 @@ from taggit.models import Tag
 from wagtail.models import Page
 
 from .models import Registration, SeatInventory, WaitlistEntry, WorkshopPage
-from .services import JOIN_LINK_OPENS_BEFORE, cancellation_deadline, join_link_open
+from .rules import JOIN_LINK_OPENS_BEFORE, cancellation_deadline, join_link_open
 from .tokens import claim_token
 
 # How many past workshops the dashboard lists.
@@ -47,7 +47,7 @@ def ends_at_expression(prefix: str = "") -> ExpressionWrapper:
 def buy_url(workshop: WorkshopPage) -> str:
     """The payments app's checkout for this workshop (POST: holds a seat, then Stripe's page).
 
-    workshops never imports payments (DESIGN.md); the URL name is the whole contract.
+    workshops never imports payments (docs/architecture.md); the URL name is the whole contract.
     """
     return reverse("payments:buy_workshop", args=[workshop.pk])
 

@@ -1,5 +1,5 @@
 """The learner's actions on a workshop. Thin: each view checks its input, calls one service and
-says what happened. Bad input gets a clear message and changes nothing (DESIGN.md #8)."""
+says what happened. Bad input gets a clear message and changes nothing (architecture.md #8)."""
 
 from functools import wraps
 

@@ -13,22 +13,16 @@ from wagtail.admin import widgets as wagtailadmin_widgets
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.models import IndexView
 from wagtail.admin.viewsets.model import ModelViewSet
-from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
+
+from config.admin_permissions import ReadOnlyPermissionPolicy
 
 from . import services
 from .models import Registration, SeatInventory, WaitlistEntry, WorkshopPage
 
-
-class ReadOnlyPermissionPolicy(ModelPermissionPolicy):
-    """Registrations change only through the services (which keep the seat counts right):
-    the admin may list them, never add, edit or delete one."""
-
-    def user_has_permission(self, user, action):
-        return action == "view" and super().user_has_permission(user, action)
-
-
-# Before any viewset asks for the model's policy (wagtail.permissions requires it early).
+# Registrations change only through the services (which keep the seat counts right): the admin
+# may list them, never add, edit or delete one. Registered before any viewset asks for the
+# model's policy (wagtail.permissions requires it early).
 register_permission_policy(Registration, ReadOnlyPermissionPolicy(Registration))
 
 

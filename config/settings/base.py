@@ -186,7 +186,7 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 # A task is acknowledged only after it ran, and put back if its worker dies mid-task, so a
-# crash never loses work. Tasks must therefore be idempotent (STYLE.md).
+# crash never loses work. Tasks must therefore be idempotent.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

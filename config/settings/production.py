@@ -26,8 +26,8 @@ CACHES = {
 
 # E-mail through any SMTP provider, e.g. EMAIL_URL=smtp+tls://user:password@smtp.example.com:587
 _email = env.email_url("EMAIL_URL")
-# Our subclass of Django's SMTP backend: it sends lesson e-mails written out once per lesson
-# (config.mail.SiteEmail). Any other backend EMAIL_URL names is used as it is.
+# Our subclass of Django's SMTP backend: it sends a lesson e-mail's wire bytes, serialised once
+# per lesson (config.mail.SiteEmail). Any other backend EMAIL_URL names is used as it is.
 EMAIL_BACKEND = (
     "config.mail.SMTPBackend"
     if _email["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"

@@ -19,7 +19,7 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default="/tmp/microcourses-test-media")  # n
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
 # The real-worker tests start a Celery worker in a subprocess that sends to a loopback SMTP
-# server of the test (tests/courses/dispatch_helpers.py); these point it there.
+# server of the test (tests/support/smtp.py); these point it there.
 EMAIL_HOST = env("EMAIL_HOST", default="127.0.0.1")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_TIMEOUT = 10

@@ -1,4 +1,4 @@
 """The creator studio: applying to become a creator, approval, and the creator's dashboard.
 
-Lives in ``home`` because it reads from every app (DESIGN.md: no app imports ``home``).
+Lives in ``home`` because it reads from every app (docs/architecture.md: no app imports ``home``).
 """

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.mail import absolute_url, build_email
+from config.queueing import enqueue_on_commit
 from courses.models import CoursePage, Enrollment
 from home.models import Announcement, AnnouncementRecipient
 from workshops.models import Registration, WorkshopPage
@@ -46,8 +47,6 @@ def announce(
     now: datetime | None = None,
 ) -> Announcement:
     """Write the announcement and its recipient rows, and queue the sending after commit."""
-    from home import tasks
-
     if (course is None) == (workshop is None):
         raise AnnouncementRefused(_("Choose one course or one workshop."))
     item = course or workshop
@@ -94,8 +93,7 @@ def announce(
             recipients=len(rows), skipped=skipped
         )
         announcement.recipients, announcement.skipped = len(rows), skipped
-        # robust: the announcement is saved; a broker error must not make the form a 500.
-        transaction.on_commit(lambda: tasks.send_announcement.delay(announcement.pk), robust=True)
+        enqueue_on_commit("home.tasks.send_announcement", announcement.pk)
     return announcement
 
 

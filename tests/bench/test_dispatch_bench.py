@@ -42,17 +42,11 @@ from courses.dispatch import claim_due_deliveries
 from courses.emails import build_lesson_email
 from courses.models import LessonDelivery
 from tests.bench.conftest import record, table
-from tests.courses.dispatch_bulk import build_outbox
-from tests.courses.dispatch_factories import course, lesson
-from tests.courses.dispatch_helpers import (
-    PROJECT_DIR,
-    SmtpSink,
-    broker_not_eager,
-    celery_worker,
-    purge_queue,
-    smtp_server,
-    wait_for,
-)
+from tests.bench.dispatch_bulk import build_outbox
+from tests.courses.factories import course, lesson
+from tests.support.smtp import SmtpSink, smtp_server
+from tests.support.waiting import wait_for
+from tests.support.worker import PROJECT_DIR, broker_not_eager, celery_worker, purge_queue
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),

@@ -14,7 +14,7 @@ from functools import partial
 import pytest
 from django.db import connection
 
-from tests.workshops.concurrency import LockstepThreads
+from tests.support.threads import LockstepThreads
 from tests.workshops.factories import a_learner, paid_workshop
 from workshops import services
 from workshops.models import Registration, SeatInventory

@@ -16,7 +16,6 @@ threads (default 4), a 30 s timeout per request and a deadline per pass.
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,8 @@ from courses.models import Enrollment
 from payments.models import Order, StripeEvent
 from tests.payments.factories import paid_course
 from tests.payments.helpers import WEBHOOK_PATH, sign
+from tests.support.network import accepts_connections, free_port
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,12 +46,6 @@ THREADS = int(os.environ.get("BENCH_WEBHOOK_THREADS", "4"))
 REQUEST_TIMEOUT = 30.0
 PASS_DEADLINE = 300.0
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -83,15 +78,14 @@ def site_process(transactional_db, tmp_path) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"runserver did not start; see {log.name}")
-                time.sleep(0.1)
+        wait_for(
+            lambda: process.poll() is not None or accepts_connections(port),
+            timeout=60,
+            what=f"runserver to start; see {log.name}",
+            poll=0.1,
+        )
+        if process.poll() is not None:
+            pytest.fail(f"runserver exited; see {log.name}")
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()

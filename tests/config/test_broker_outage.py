@@ -14,8 +14,8 @@ from django.urls import reverse
 from config.celery import app as celery_app
 from courses.models import LessonDelivery
 from courses.services import enroll
-from tests.courses.dispatch_factories import course, learner
-from tests.courses.dispatch_helpers import free_port
+from tests.courses.factories import course, morning_learner
+from tests.support.network import free_port
 from tests.workshops.factories import workshop_page
 from workshops.models import Registration
 
@@ -40,7 +40,7 @@ def test_a_free_workshop_registration_with_the_broker_down_is_a_redirect_not_a_5
     client, broker_down, django_capture_on_commit_callbacks, caplog
 ):
     workshop = workshop_page()
-    ada = learner(email="ada@example.com")
+    ada = morning_learner(email="ada@example.com")
     client.force_login(ada)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -63,6 +63,6 @@ def test_an_enrolment_with_the_broker_down_still_writes_its_lesson_outbox(
     page = course(lessons=2)
     now = datetime.now(UTC)
     with django_capture_on_commit_callbacks(execute=True):
-        enrollment = enroll(learner=learner(), course=page, now=now - timedelta(days=1))
+        enrollment = enroll(learner=morning_learner(), course=page, now=now - timedelta(days=1))
 
     assert LessonDelivery.objects.filter(enrollment=enrollment).count() == 2

@@ -5,7 +5,7 @@ from django.core.mail import get_connection
 from django.core.mail.message import sanitize_address
 
 from config.mail import PLAIN_ADDRESS, compose_email, envelope_address
-from tests.courses.dispatch_helpers import smtp_server
+from tests.support.smtp import smtp_server
 
 
 def backend(sink):

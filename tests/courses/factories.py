@@ -1,13 +1,24 @@
-"""Courses built the way editors build them: pages added under a storefront, then published.
+"""Courses, lessons, learners and enrolments for every courses test.
 
-``publish=False`` only adds the page (it is live, without a revision): quicker, for tests that
-need many pages and don't care about revisions.
+Two families, both kept because many tests use them:
+
+- ``course_page``, ``lesson_page``, ``catalog_page``, ``cohort_course``, ``learner``: pages built
+  the way editors build them, added under a storefront and published (``publish=False`` only
+  adds the page: live, without a revision), and a learner whose day 0 is due at once;
+- ``course``, ``lesson``, ``morning_learner``, ``text_body``: the quicker pages of the dispatch
+  and lesson e-mail tests (live from creation, no revision, plain text bodies), and a learner
+  whose lessons arrive at 08:00 in their own zone.
+
+``enroll(user, course, now=...)`` enrolls through the real service, for both.
 """
 
+import json
 from datetime import date
+from html import escape
 
 from wagtail.rich_text import RichText
 
+from accounts.models import User
 from courses import services
 from courses.models import CourseIndexPage, CoursePage, Enrollment, LessonPage, ScheduleMode, Topic
 from home.models import CreatorPage
@@ -89,5 +100,58 @@ def learner(**fields):
     return UserFactory(**fields)
 
 
-def enrol(user, course: CoursePage, **kwargs) -> Enrollment:
+def enroll(user, course: CoursePage, **kwargs) -> Enrollment:
     return services.enroll(learner=user, course=course, **kwargs)
+
+
+# -- quick pages for the dispatch and lesson e-mail tests ------------------------------------
+
+
+def text_body(text: str) -> str:
+    return json.dumps([{"type": "text", "value": f"<p>{escape(text)}</p>"}])
+
+
+def course(
+    *,
+    title: str = "Sourdough in 7 days",
+    lessons: int = 3,
+    schedule_mode: str = ScheduleMode.RELATIVE,
+    cohort_start_date: date | None = None,
+    creator=None,
+) -> CoursePage:
+    """A live course with ``lessons`` live lessons on days 0, 1, 2...
+
+    Pages are live from creation; these tests need no revisions, and skipping Wagtail's
+    publish step (revision, reference and search index) makes each course several times faster.
+    """
+    page = (creator or creator_page()).add_child(
+        instance=CoursePage(
+            title=title,
+            tagline="Bake real bread at home",
+            schedule_mode=schedule_mode,
+            cohort_start_date=cohort_start_date,
+        ),
+    )
+    for day in range(lessons):
+        lesson(page, day=day)
+    return page
+
+
+def lesson(parent: CoursePage, *, day: int, title: str | None = None, body=None) -> LessonPage:
+    title = title or f"Lesson for day {day}"
+    return parent.add_child(
+        instance=LessonPage(
+            title=title,
+            day=day,
+            summary=f"What day {day} is about",
+            body=body if body is not None else text_body(f"The body of {title}."),
+        ),
+    )
+
+
+def morning_learner(*, time_zone: str = "Europe/Berlin", send_hour: int = 8, **fields) -> User:
+    """A learner with a verified address whose lessons arrive at ``send_hour`` (08:00) local time.
+
+    Pass ``verified_email=False`` for an unverified address.
+    """
+    return UserFactory.create(time_zone=time_zone, lesson_send_hour=send_hour, **fields)

@@ -15,7 +15,7 @@ from wagtail.rich_text import RichText
 
 from courses import services
 from courses.models import LessonDelivery, LessonPage, LessonProgress
-from tests.courses.factories import body_sentence, course_page, enrol, learner, lesson_page
+from tests.courses.factories import body_sentence, course_page, enroll, learner, lesson_page
 from tests.home.factories import standard_page
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +60,7 @@ def test_visitor_is_asked_to_sign_in(client, day_0):
     assert f"{reverse('account_login')}?next={day_0.url}" in html
 
 
-def test_learner_not_enrolled_is_asked_to_enrol_first(client, course, day_0):
+def test_learner_not_enrolled_is_asked_to_enroll_first(client, course, day_0):
     client.force_login(learner())
 
     html = read(client, day_0)
@@ -70,9 +70,9 @@ def test_learner_not_enrolled_is_asked_to_enrol_first(client, course, day_0):
     assert f'href="{course.url}"' in html
 
 
-def test_learner_enrolled_in_another_course_is_asked_to_enrol_first(client, day_0):
+def test_learner_enrolled_in_another_course_is_asked_to_enroll_first(client, day_0):
     user = learner()
-    enrol(user, course_page(title="SQL on Monday", lessons=1))
+    enroll(user, course_page(title="SQL on Monday", lessons=1))
     client.force_login(user)
 
     html = read(client, day_0)
@@ -83,7 +83,7 @@ def test_learner_enrolled_in_another_course_is_asked_to_enrol_first(client, day_
 
 def test_lesson_not_released_yet_says_when_it_unlocks_in_the_readers_zone(client, course, day_1):
     user = learner(time_zone="Europe/Berlin", lesson_send_hour=0)
-    enrollment = enrol(user, course)
+    enrollment = enroll(user, course)
     client.force_login(user)
     due_at = enrollment.deliveries.get(lesson=day_1).due_at
 
@@ -97,7 +97,7 @@ def test_lesson_not_released_yet_says_when_it_unlocks_in_the_readers_zone(client
 
 def test_paused_learner_is_offered_resume(client, course, day_0):
     user = learner()
-    enrollment = services.pause(enrollment=enrol(user, course))
+    enrollment = services.pause(enrollment=enroll(user, course))
     client.force_login(user)
 
     html = read(client, day_0)
@@ -107,9 +107,9 @@ def test_paused_learner_is_offered_resume(client, course, day_0):
     assert reverse("courses:resume", args=[enrollment.pk]) in html
 
 
-def test_refunded_learner_is_told_the_enrolment_was_refunded(client, course, day_0):
+def test_refunded_learner_is_told_the_enrollment_was_refunded(client, course, day_0):
     user = learner()
-    services.revoke(enrollment=enrol(user, course))
+    services.revoke(enrollment=enroll(user, course))
     client.force_login(user)
 
     html = read(client, day_0)
@@ -122,7 +122,7 @@ def test_enrolled_learner_reads_a_released_lesson_and_its_first_opening_is_noted
     client, course, day_0, day_1
 ):
     user = learner()
-    enrollment = enrol(user, course)
+    enrollment = enroll(user, course)
     client.force_login(user)
 
     html = read(client, day_0)
@@ -141,7 +141,7 @@ def test_enrolled_learner_reads_a_released_lesson_and_its_first_opening_is_noted
 
 def test_a_sent_lesson_stays_readable(client, course, day_1):
     user = learner()
-    enrollment = enrol(user, course)
+    enrollment = enroll(user, course)
     enrollment.deliveries.filter(lesson=day_1).update(status=LessonDelivery.Status.SENT)
     client.force_login(user)
 
@@ -150,7 +150,7 @@ def test_a_sent_lesson_stays_readable(client, course, day_1):
 
 def test_unpublished_lesson_is_not_found(client, course, day_0):
     user = learner()
-    enrol(user, course)
+    enroll(user, course)
     client.force_login(user)
     url = day_0.url
     day_0.unpublish()
@@ -162,7 +162,7 @@ def test_unpublished_lesson_is_not_found(client, course, day_0):
 def test_only_a_reader_may_mark_a_lesson_complete(client, course, day_1, who):
     user = learner()
     if who != "not-enrolled":
-        enrollment = enrol(user, course)
+        enrollment = enroll(user, course)
         if who == "paused":
             services.pause(enrollment=enrollment)
         elif who == "refunded":
@@ -192,7 +192,7 @@ def test_a_released_lesson_renders_its_download_block(client, course):
         body=[("download", {"document": document, "label": ""})],
     )
     user = learner()
-    enrol(user, course)
+    enroll(user, course)
     client.force_login(user)
 
     html = read(client, lesson)
@@ -249,7 +249,7 @@ def test_a_lessons_download_is_refused_with_the_reason(client, course, day, enro
     document = offered_by_lesson(course, day=day)
     user = learner()
     if enrolled:
-        enrol(user, course)
+        enroll(user, course)
     client.force_login(user)
 
     status, content = fetch(client, document)
@@ -262,7 +262,7 @@ def test_a_lessons_download_is_refused_with_the_reason(client, course, day, enro
 def test_a_lessons_download_goes_to_its_reader_once_the_lesson_is_released(client, course):
     document = offered_by_lesson(course, day=0)
     user = learner()
-    enrol(user, course)
+    enroll(user, course)
     client.force_login(user)
 
     assert fetch(client, document) == (200, b"%PDF-1.4 schedule")

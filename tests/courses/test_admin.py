@@ -14,7 +14,7 @@ from accounts.models import User
 from courses import services
 from courses.models import Enrollment, LessonDelivery
 from tests.accounts.factories import UserFactory
-from tests.courses.factories import course_page, enrol, learner
+from tests.courses.factories import course_page, enroll, learner
 from tests.home.factories import creator_page
 
 pytestmark = pytest.mark.django_db
@@ -61,12 +61,12 @@ def staff_with(*codenames: str) -> User:
     return user
 
 
-def test_staff_lists_enrolments_with_progress(client, staff, courses):
+def test_staff_lists_enrollments_with_progress(client, staff, courses):
     sourdough, sql = courses
     ann = learner(email="ann@example.com")
-    enrollment = enrol(ann, sourdough)
+    enrollment = enroll(ann, sourdough)
     services.complete_lesson(enrollment=enrollment, lesson=sourdough.lessons().first())
-    enrol(learner(email="bob@example.com"), sql)
+    enroll(learner(email="bob@example.com"), sql)
 
     html = client.get(ENROLMENTS).content.decode()
 
@@ -85,11 +85,11 @@ def test_staff_lists_enrolments_with_progress(client, staff, courses):
     ],
     ids=["by-course", "by-status", "search-email"],
 )
-def test_staff_filters_and_searches_enrolments(client, staff, courses, query, expected):
+def test_staff_filters_and_searches_enrollments(client, staff, courses, query, expected):
     sourdough, sql = courses
-    enrol(learner(email="ann@example.com"), sourdough)
-    enrol(learner(email="bob@example.com"), sql)
-    services.pause(enrollment=enrol(learner(email="cem@example.com"), sourdough))
+    enroll(learner(email="ann@example.com"), sourdough)
+    enroll(learner(email="bob@example.com"), sql)
+    services.pause(enrollment=enroll(learner(email="cem@example.com"), sourdough))
     if query.get("course") == "sourdough":
         query = {"course": sourdough.pk}
 
@@ -101,8 +101,8 @@ def test_staff_filters_and_searches_enrolments(client, staff, courses, query, ex
 
 def test_staff_lists_and_filters_deliveries_and_sees_errors(client, staff, courses):
     sourdough, sql = courses
-    failed = failed_delivery(enrol(learner(email="ann@example.com"), sourdough))
-    enrol(learner(email="bob@example.com"), sql)
+    failed = failed_delivery(enroll(learner(email="ann@example.com"), sourdough))
+    enroll(learner(email="bob@example.com"), sql)
 
     everything = client.get(DELIVERIES)
     by_course = client.get(DELIVERIES, {"course": sql.pk})
@@ -117,7 +117,7 @@ def test_staff_lists_and_filters_deliveries_and_sees_errors(client, staff, cours
 
 
 def test_staff_retries_a_failed_delivery(client, staff, courses):
-    failed = failed_delivery(enrol(learner(), courses[0]))
+    failed = failed_delivery(enroll(learner(), courses[0]))
     url = reverse("lessondelivery:retry", args=[failed.pk])
     before = timezone.now()
 
@@ -135,7 +135,7 @@ def test_staff_retries_a_failed_delivery(client, staff, courses):
 
 
 def test_retrying_a_delivery_that_has_not_failed_changes_nothing(client, staff, courses):
-    delivery = enrol(learner(), courses[0]).deliveries.first()
+    delivery = enroll(learner(), courses[0]).deliveries.first()
     assert delivery is not None
     due_at = delivery.due_at
 
@@ -146,12 +146,12 @@ def test_retrying_a_delivery_that_has_not_failed_changes_nothing(client, staff, 
     assert (delivery.status, delivery.due_at) == (LessonDelivery.Status.PENDING, due_at)
 
 
-def test_retry_service_respects_paused_and_refunded_enrolments(courses):
+def test_retry_service_respects_paused_and_refunded_enrollments(courses):
     now = datetime.datetime(2026, 12, 1, 9, 0, tzinfo=datetime.UTC)
-    paused = enrol(learner(), courses[0])
+    paused = enroll(learner(), courses[0])
     paused_failed = failed_delivery(paused)
     services.pause(enrollment=paused)
-    refunded = enrol(learner(), courses[0])
+    refunded = enroll(learner(), courses[0])
     refunded_failed = failed_delivery(refunded)
     services.revoke(enrollment=refunded)
 
@@ -166,7 +166,7 @@ def test_retry_service_respects_paused_and_refunded_enrolments(courses):
 
 def test_learner_cannot_reach_the_staff_views(client, courses):
     user = learner()
-    failed = failed_delivery(enrol(user, courses[0]))
+    failed = failed_delivery(enroll(user, courses[0]))
     client.force_login(user)
 
     for url in (ENROLMENTS, DELIVERIES, reverse("lessondelivery:retry", args=[failed.pk])):
@@ -180,7 +180,7 @@ def test_learner_cannot_reach_the_staff_views(client, courses):
 
 
 def test_staff_need_the_model_permissions(client, courses):
-    failed = failed_delivery(enrol(learner(), courses[0]))
+    failed = failed_delivery(enroll(learner(), courses[0]))
     retry_url = reverse("lessondelivery:retry", args=[failed.pk])
 
     client.force_login(staff_with())
@@ -198,7 +198,7 @@ def test_staff_need_the_model_permissions(client, courses):
 
 
 def test_staff_views_are_read_only(client, staff, courses):
-    enrollment = enrol(learner(), courses[0])
+    enrollment = enroll(learner(), courses[0])
 
     for name in ("enrollment:add", "lessondelivery:add"):
         with pytest.raises(NoReverseMatch):
@@ -216,10 +216,10 @@ def test_staff_listing_query_count_does_not_grow_with_rows(client, staff, url):
         return len(captured)
 
     for _ in range(2):
-        enrol(learner(), course)
+        enroll(learner(), course)
     queries()  # warm up
     with_two = queries()
     for _ in range(8):
-        enrol(learner(), course)
+        enroll(learner(), course)
 
     assert queries() == with_two

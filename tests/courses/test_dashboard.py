@@ -9,7 +9,7 @@ from django.urls import reverse
 from freezegun import freeze_time
 
 from courses import services
-from tests.courses.factories import course_page, enrol, learner
+from tests.courses.factories import course_page, enroll, learner
 from tests.home.factories import creator_page
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,7 @@ MONDAY_NOON = datetime.datetime(2026, 11, 30, 12, 0, tzinfo=datetime.UTC)
 def test_dashboard_shows_progress_and_when_the_next_lesson_unlocks_in_my_zone(client):
     course = course_page(title="Weekday sourdough", lessons=3)
     user = learner(time_zone="Europe/Berlin", lesson_send_hour=8)
-    enrollment = enrol(user, course, now=MONDAY_NOON)
+    enrollment = enroll(user, course, now=MONDAY_NOON)
     services.complete_lesson(
         enrollment=enrollment, lesson=course.lessons().first(), now=MONDAY_NOON
     )
@@ -42,8 +42,8 @@ def test_dashboard_offers_continue_reading_and_resume_for_a_paused_course(client
     reading = course_page(title="Weekday sourdough", lessons=2)
     paused = course_page(title="SQL on Monday", lessons=2)
     user = learner()
-    enrol(user, reading)
-    paused_enrollment = services.pause(enrollment=enrol(user, paused))
+    enroll(user, reading)
+    paused_enrollment = services.pause(enrollment=enroll(user, paused))
     client.force_login(user)
 
     html = client.get(reverse("dashboard")).content.decode()
@@ -56,7 +56,7 @@ def test_dashboard_offers_continue_reading_and_resume_for_a_paused_course(client
 
 def test_refunded_courses_leave_the_dashboard(client):
     user = learner()
-    services.revoke(enrollment=enrol(user, course_page(title="SQL on Monday")))
+    services.revoke(enrollment=enroll(user, course_page(title="SQL on Monday")))
     client.force_login(user)
 
     html = client.get(reverse("dashboard")).content.decode()
@@ -70,10 +70,10 @@ def test_dashboard_query_count_does_not_grow_with_courses(client):
     user = learner()
     client.force_login(user)
 
-    def enrol_in(count: int) -> None:
+    def enroll_in(count: int) -> None:
         for _ in range(count):
             course = course_page(creator=creator, title="Course", lessons=2, publish=False)
-            enrollment = enrol(user, course)
+            enrollment = enroll(user, course)
             services.complete_lesson(enrollment=enrollment, lesson=course.lessons().first())
 
     def queries() -> int:
@@ -81,10 +81,10 @@ def test_dashboard_query_count_does_not_grow_with_courses(client):
             assert client.get(reverse("dashboard")).status_code == 200
         return len(captured)
 
-    enrol_in(2)
+    enroll_in(2)
     queries()  # warm up
     with_two = queries()
-    enrol_in(8)
+    enroll_in(8)
 
     assert queries() == with_two
     assert client.get(reverse("dashboard")).content.decode().count('class="progress"') == 10
@@ -94,7 +94,7 @@ def test_dashboard_paginates_after_twenty_courses(client):
     creator = creator_page()
     user = learner()
     for n in range(21):
-        enrol(user, course_page(creator=creator, title=f"Course {n}", lessons=1, publish=False))
+        enroll(user, course_page(creator=creator, title=f"Course {n}", lessons=1, publish=False))
     client.force_login(user)
 
     first = client.get(reverse("dashboard"))

@@ -27,8 +27,9 @@ from courses.dispatch import (
     send_deliveries,
 )
 from courses.models import Enrollment, LessonDelivery
-from tests.courses.dispatch_factories import course, enroll, learner
-from tests.courses.dispatch_helpers import TimeLimitAfter, claim_token_of
+from tests.courses.claims import claim_token_of
+from tests.courses.factories import course, enroll, morning_learner
+from tests.courses.time_limit import TimeLimitAfter
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +55,7 @@ def statuses(enrollment: Enrollment) -> list[str]:
 def test_due_lesson_is_claimed_sent_once_and_marked_sent(
     sourdough, mailoutbox, django_capture_on_commit_callbacks
 ):
-    enrollment = enroll(learner(email="ada@example.com"), sourdough, now=ENROLLED)
+    enrollment = enroll(morning_learner(email="ada@example.com"), sourdough, now=ENROLLED)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         claimed = claim_due_deliveries(now=DAY_0)
@@ -75,7 +76,7 @@ def test_claim_marks_rows_sending_with_a_lease_and_enqueues_chunks_of_50_after_c
     sourdough, django_capture_on_commit_callbacks
 ):
     for _ in range(40):
-        enroll(learner(), sourdough, now=ENROLLED)
+        enroll(morning_learner(), sourdough, now=ENROLLED)
     everything_due = DAY_0 + timedelta(days=2)  # all 3 lessons of 40 learners: 120 rows
 
     with django_capture_on_commit_callbacks() as callbacks:
@@ -93,7 +94,7 @@ def test_dispatcher_claims_batch_after_batch_up_to_its_bound(
     sourdough, django_capture_on_commit_callbacks
 ):
     for _ in range(3):
-        enroll(learner(), sourdough, now=ENROLLED)  # 9 rows, all due on day 2
+        enroll(morning_learner(), sourdough, now=ENROLLED)  # 9 rows, all due on day 2
     everything_due = DAY_0 + timedelta(days=2)
 
     with django_capture_on_commit_callbacks():
@@ -106,7 +107,7 @@ def test_dispatcher_claims_batch_after_batch_up_to_its_bound(
 def test_rolled_back_claim_enqueues_nothing_and_leaves_rows_pending(
     sourdough, mailoutbox, django_capture_on_commit_callbacks
 ):
-    enrollment = enroll(learner(), sourdough, now=ENROLLED)
+    enrollment = enroll(morning_learner(), sourdough, now=ENROLLED)
 
     with (
         django_capture_on_commit_callbacks(execute=True) as callbacks,
@@ -121,10 +122,10 @@ def test_rolled_back_claim_enqueues_nothing_and_leaves_rows_pending(
     assert statuses(enrollment) == [Status.PENDING] * 3
 
 
-def test_rolled_back_enrolment_leaves_nothing_to_send(
+def test_rolled_back_enrollment_leaves_nothing_to_send(
     sourdough, mailoutbox, django_capture_on_commit_callbacks
 ):
-    ada = learner()
+    ada = morning_learner()
 
     with pytest.raises(Boom), transaction.atomic():
         enroll(ada, sourdough, now=ENROLLED)
@@ -136,10 +137,10 @@ def test_rolled_back_enrolment_leaves_nothing_to_send(
     assert claimed == [] and callbacks == [] and mailoutbox == []
 
 
-def test_paused_enrolment_is_never_claimed_until_resumed(
+def test_paused_enrollment_is_never_claimed_until_resumed(
     sourdough, mailoutbox, django_capture_on_commit_callbacks
 ):
-    enrollment = enroll(learner(), sourdough, now=ENROLLED)
+    enrollment = enroll(morning_learner(), sourdough, now=ENROLLED)
     services.pause(enrollment=enrollment, now=ENROLLED + timedelta(minutes=10))
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -155,10 +156,10 @@ def test_paused_enrolment_is_never_claimed_until_resumed(
     assert len(mailoutbox) == 1
 
 
-def test_refunded_enrolment_is_never_claimed(
+def test_refunded_enrollment_is_never_claimed(
     sourdough, mailoutbox, django_capture_on_commit_callbacks
 ):
-    enrollment = enroll(learner(), sourdough, now=ENROLLED)
+    enrollment = enroll(morning_learner(), sourdough, now=ENROLLED)
     services.revoke(enrollment=enrollment, now=ENROLLED + timedelta(minutes=10))
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -168,11 +169,11 @@ def test_refunded_enrolment_is_never_claimed(
     assert statuses(enrollment) == [Status.CANCELLED] * 3
 
 
-def test_deleted_enrolment_sends_nothing_even_when_already_claimed(
+def test_deleted_enrollment_sends_nothing_even_when_already_claimed(
     sourdough, mailoutbox, django_capture_on_commit_callbacks
 ):
-    deleted_before = enroll(learner(), sourdough, now=ENROLLED)
-    deleted_after_claim = enroll(learner(), sourdough, now=ENROLLED)
+    deleted_before = enroll(morning_learner(), sourdough, now=ENROLLED)
+    deleted_after_claim = enroll(morning_learner(), sourdough, now=ENROLLED)
     deleted_before.delete()
 
     with django_capture_on_commit_callbacks() as callbacks:
@@ -189,7 +190,7 @@ def test_deleted_enrolment_sends_nothing_even_when_already_claimed(
 def test_pause_after_the_claim_puts_the_row_back_to_paused_and_resume_sends_it(
     sourdough, mailoutbox, django_capture_on_commit_callbacks
 ):
-    enrollment = enroll(learner(), sourdough, now=ENROLLED)
+    enrollment = enroll(morning_learner(), sourdough, now=ENROLLED)
     with django_capture_on_commit_callbacks():
         claimed = claim_due_deliveries(now=DAY_0)
     services.pause(enrollment=enrollment, now=DAY_0 + timedelta(seconds=5))
@@ -210,7 +211,7 @@ def test_pause_after_the_claim_puts_the_row_back_to_paused_and_resume_sends_it(
 def test_refund_after_the_claim_sends_nothing(
     sourdough, mailoutbox, django_capture_on_commit_callbacks
 ):
-    enrollment = enroll(learner(), sourdough, now=ENROLLED)
+    enrollment = enroll(morning_learner(), sourdough, now=ENROLLED)
     with django_capture_on_commit_callbacks():
         claimed = claim_due_deliveries(now=DAY_0)
     services.revoke(enrollment=enrollment, now=DAY_0 + timedelta(seconds=5))
@@ -226,7 +227,7 @@ def test_refund_after_the_claim_sends_nothing(
 def test_unpublished_lesson_is_skipped_not_sent(
     sourdough, mailoutbox, django_capture_on_commit_callbacks
 ):
-    enrollment = enroll(learner(), sourdough, now=ENROLLED)
+    enrollment = enroll(morning_learner(), sourdough, now=ENROLLED)
     sourdough.lessons().get(day=0).unpublish()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -239,7 +240,7 @@ def test_unpublished_lesson_is_skipped_not_sent(
 def test_unverified_address_waits_until_it_is_verified(
     sourdough, mailoutbox, django_capture_on_commit_callbacks
 ):
-    ada = learner(email="ada@example.com", verified_email=False)
+    ada = morning_learner(email="ada@example.com", verified_email=False)
     address = EmailAddress.objects.create(
         user=ada, email="ada@example.com", verified=False, primary=True
     )
@@ -262,7 +263,7 @@ def test_unverified_address_waits_until_it_is_verified(
 def test_expired_lease_is_claimed_again_and_sent_once(
     sourdough, mailoutbox, django_capture_on_commit_callbacks
 ):
-    enrollment = enroll(learner(), sourdough, now=ENROLLED)
+    enrollment = enroll(morning_learner(), sourdough, now=ENROLLED)
     # The first claim's send task is lost (its worker died before running it).
     with django_capture_on_commit_callbacks():
         lost = claim_due_deliveries(now=DAY_0)
@@ -284,7 +285,7 @@ def test_expired_lease_is_claimed_again_and_sent_once(
 def test_running_the_same_send_task_twice_sends_once(
     sourdough, mailoutbox, django_capture_on_commit_callbacks
 ):
-    enroll(learner(), sourdough, now=ENROLLED)
+    enroll(morning_learner(), sourdough, now=ENROLLED)
     with django_capture_on_commit_callbacks():
         claimed = claim_due_deliveries(now=DAY_0)
     claim_token = claim_token_of(claimed)
@@ -301,7 +302,7 @@ def test_sent_rows_are_marked_in_groups_of_ten(
     sourdough, mailoutbox, django_capture_on_commit_callbacks
 ):
     for n in range(SENT_MARK_GROUP + 2):
-        enroll(learner(email=f"learner{n}@example.com"), sourdough, now=ENROLLED)
+        enroll(morning_learner(email=f"learner{n}@example.com"), sourdough, now=ENROLLED)
     with django_capture_on_commit_callbacks():
         claimed = claim_due_deliveries(now=DAY_0)
 
@@ -327,7 +328,7 @@ def test_a_time_limit_mid_batch_still_marks_what_went_out(
     settings, monkeypatch, sourdough, mailoutbox, django_capture_on_commit_callbacks
 ):
     for n in range(SENT_MARK_GROUP + 3):
-        enroll(learner(email=f"learner{n}@example.com"), sourdough, now=ENROLLED)
+        enroll(morning_learner(email=f"learner{n}@example.com"), sourdough, now=ENROLLED)
     with django_capture_on_commit_callbacks():
         claimed = claim_due_deliveries(now=DAY_0)
     # The limit strikes while the 13th message is being sent: 12 went out, 2 of them in a
@@ -350,7 +351,7 @@ def test_a_lease_that_keeps_expiring_fails_the_row_after_the_last_attempt(
     mailoutbox, django_capture_on_commit_callbacks, caplog
 ):
     # One lesson: the retry budget spans three days, and later lessons would fall due.
-    enrollment = enroll(learner(), course(lessons=1), now=ENROLLED)
+    enrollment = enroll(morning_learner(), course(lessons=1), now=ENROLLED)
     moment = DAY_0
     with django_capture_on_commit_callbacks():  # every send task is lost
         for _ in range(MAX_ATTEMPTS):
@@ -377,7 +378,7 @@ def test_beat_runs_the_dispatch_task_every_minute_and_the_task_sends(
     assert (entry["task"], entry["schedule"]) == ("courses.tasks.dispatch_due_lessons", 60.0)
     assert entry["task"] in celery_app.tasks
     # The task reads the clock: enrolled three days ago, all three lessons are due.
-    enroll(learner(), sourdough, now=datetime.now(UTC) - timedelta(days=3))
+    enroll(morning_learner(), sourdough, now=datetime.now(UTC) - timedelta(days=3))
 
     with django_capture_on_commit_callbacks(execute=True):
         tasks.dispatch_due_lessons.delay()

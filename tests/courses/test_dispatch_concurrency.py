@@ -15,7 +15,7 @@ from django.db import connection, transaction
 
 from courses.dispatch import LEASE, claim_batch, claim_due_deliveries, pending_due
 from courses.models import LessonDelivery
-from tests.courses.dispatch_factories import course, enroll, learner
+from tests.courses.factories import course, enroll, morning_learner
 
 pytestmark = [
     # Real commits: other threads and processes must see the rows.
@@ -34,7 +34,7 @@ class Boom(Exception):
 def due_rows(learners: int, lessons: int = 2) -> list[int]:
     page = course(lessons=lessons)
     for _ in range(learners):
-        enroll(learner(), page, now=ENROLLED)
+        enroll(morning_learner(), page, now=ENROLLED)
     return sorted(LessonDelivery.objects.values_list("pk", flat=True))
 
 
@@ -114,9 +114,9 @@ def test_two_full_dispatcher_runs_at_once_send_each_lesson_once(mailoutbox):
     assert_each_sent_once(rows, mailoutbox)
 
 
-def test_a_rolled_back_enrolment_and_a_rolled_back_claim_enqueue_nothing(mailoutbox):
+def test_a_rolled_back_enrollment_and_a_rolled_back_claim_enqueue_nothing(mailoutbox):
     page = course(lessons=2)
-    ada, bo = learner(), learner()
+    ada, bo = morning_learner(), morning_learner()
     enroll(bo, page, now=ENROLLED)
 
     with pytest.raises(Boom), transaction.atomic():

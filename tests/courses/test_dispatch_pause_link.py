@@ -14,7 +14,7 @@ from courses import services
 from courses.emails import build_lesson_email, pause_url
 from courses.models import Enrollment, LessonDelivery
 from courses.tokens import make_pause_token
-from tests.courses.dispatch_factories import course, enroll, learner
+from tests.courses.factories import course, enroll, morning_learner
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
 @pytest.fixture
 def enrollment() -> Enrollment:
-    return enroll(learner(), course(title="Sourdough in 7 days", lessons=3), now=ENROLLED)
+    return enroll(morning_learner(), course(title="Sourdough in 7 days", lessons=3), now=ENROLLED)
 
 
 @pytest.fixture
@@ -135,7 +135,7 @@ def tampered(token: str) -> str:
 def test_a_bad_token_gets_a_400_page_with_a_clear_message_and_changes_nothing(
     strict_client, enrollment, make_token, method
 ):
-    other = enroll(learner(), enrollment.course, now=ENROLLED)  # the pk + 1 of one case
+    other = enroll(morning_learner(), enrollment.course, now=ENROLLED)  # the pk + 1 of one case
     before = snapshot(enrollment), snapshot(other)
     url = f"/courses/pause/{make_token(enrollment.pk)}/"
 
@@ -146,7 +146,7 @@ def test_a_bad_token_gets_a_400_page_with_a_clear_message_and_changes_nothing(
     assert (snapshot(enrollment), snapshot(other)) == before
 
 
-def test_a_valid_token_for_a_deleted_enrolment_gets_a_404_page(client, enrollment):
+def test_a_valid_token_for_a_deleted_enrollment_gets_a_404_page(client, enrollment):
     url = path_of(enrollment)
     enrollment.delete()
 
@@ -156,7 +156,7 @@ def test_a_valid_token_for_a_deleted_enrolment_gets_a_404_page(client, enrollmen
     assert "no longer exists" in response.content.decode()
 
 
-def test_pausing_a_refunded_enrolment_changes_nothing(strict_client, enrollment):
+def test_pausing_a_refunded_enrollment_changes_nothing(strict_client, enrollment):
     services.revoke(enrollment=enrollment, now=ENROLLED)
     before = snapshot(enrollment)
 

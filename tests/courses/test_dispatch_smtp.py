@@ -20,14 +20,10 @@ from courses.dispatch import (
     send_deliveries,
 )
 from courses.models import LessonDelivery
-from tests.courses.dispatch_factories import course, enroll, learner
-from tests.courses.dispatch_helpers import (
-    SmtpSink,
-    claim_token_of,
-    free_port,
-    smtp_server,
-    smtp_settings,
-)
+from tests.courses.claims import claim_token_of
+from tests.courses.factories import course, enroll, morning_learner
+from tests.support.network import free_port
+from tests.support.smtp import SmtpSink, smtp_server, smtp_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +52,7 @@ def test_a_batch_goes_over_one_smtp_connection_with_its_headers(
     settings, sourdough, django_capture_on_commit_callbacks
 ):
     for n in range(3):
-        enroll(learner(email=f"learner{n}@example.com"), sourdough, now=ENROLLED)
+        enroll(morning_learner(email=f"learner{n}@example.com"), sourdough, now=ENROLLED)
     ids = claim(DAY_0, django_capture_on_commit_callbacks)
 
     with smtp_server() as sink:
@@ -80,7 +76,7 @@ def test_a_batch_goes_over_one_smtp_connection_with_its_headers(
 def test_transient_4xx_is_retried_with_backoff_then_succeeds(
     settings, sourdough, django_capture_on_commit_callbacks
 ):
-    enroll(learner(), sourdough, now=ENROLLED)
+    enroll(morning_learner(), sourdough, now=ENROLLED)
     sink = SmtpSink(data_replies=["451 4.3.0 Try again later"] * 2)
 
     with smtp_server(sink):
@@ -115,7 +111,7 @@ def test_transient_4xx_is_retried_with_backoff_then_succeeds(
 def test_transient_errors_stop_after_the_last_attempt(
     settings, sourdough, django_capture_on_commit_callbacks
 ):
-    enroll(learner(), sourdough, now=ENROLLED)
+    enroll(morning_learner(), sourdough, now=ENROLLED)
     sink = SmtpSink(always_reply="452 4.3.1 Insufficient system storage")
     moment = DAY_0
     delays = []
@@ -154,7 +150,7 @@ def test_connection_refused_defers_the_whole_batch_spending_one_attempt(
     settings, sourdough, django_capture_on_commit_callbacks
 ):
     for _ in range(2):
-        enroll(learner(), sourdough, now=ENROLLED)
+        enroll(morning_learner(), sourdough, now=ENROLLED)
     ids = claim(DAY_0, django_capture_on_commit_callbacks)
     settings.EMAIL_BACKEND = "config.mail.SMTPBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nobody listens
@@ -179,7 +175,7 @@ def test_a_dropped_connection_retries_that_message_and_reconnects_for_the_rest(
     settings, sourdough, django_capture_on_commit_callbacks
 ):
     for _ in range(3):
-        enroll(learner(), sourdough, now=ENROLLED)
+        enroll(morning_learner(), sourdough, now=ENROLLED)
     ids = claim(DAY_0, django_capture_on_commit_callbacks)
     # 421: the server is closing the connection (smtplib hangs up on it at once).
     sink = SmtpSink(data_replies=["421 4.4.2 Closing connection"])
@@ -196,8 +192,8 @@ def test_a_dropped_connection_retries_that_message_and_reconnects_for_the_rest(
 def test_permanent_recipient_refusal_fails_at_once_is_logged_and_the_batch_goes_on(
     settings, sourdough, django_capture_on_commit_callbacks, caplog
 ):
-    enroll(learner(email="gone@example.com"), sourdough, now=ENROLLED)
-    enroll(learner(email="ada@example.com"), sourdough, now=ENROLLED)
+    enroll(morning_learner(email="gone@example.com"), sourdough, now=ENROLLED)
+    enroll(morning_learner(email="ada@example.com"), sourdough, now=ENROLLED)
     ids = claim(DAY_0, django_capture_on_commit_callbacks)
     sink = SmtpSink(refuse_recipients={"gone@example.com": "550 5.1.1 No such user"})
 
@@ -217,7 +213,7 @@ def test_permanent_recipient_refusal_fails_at_once_is_logged_and_the_batch_goes_
 def test_permanent_5xx_after_data_fails_at_once(
     settings, sourdough, django_capture_on_commit_callbacks
 ):
-    enroll(learner(), sourdough, now=ENROLLED)
+    enroll(morning_learner(), sourdough, now=ENROLLED)
     [pk] = claim(DAY_0, django_capture_on_commit_callbacks)
     sink = SmtpSink(data_replies=["554 5.6.0 Message content rejected"])
 
@@ -245,7 +241,7 @@ def test_retry_delay_doubles_and_is_capped_well_under_the_visibility_timeout():
 def test_staff_retry_gives_a_failed_row_a_fresh_attempt_budget(
     settings, sourdough, django_capture_on_commit_callbacks
 ):
-    enroll(learner(), sourdough, now=ENROLLED)
+    enroll(morning_learner(), sourdough, now=ENROLLED)
     [pk] = claim(DAY_0, django_capture_on_commit_callbacks)
     # The row used its whole budget and failed.
     LessonDelivery.objects.filter(pk=pk).update(
@@ -287,7 +283,7 @@ def test_a_mail_server_down_longer_than_the_old_budget_loses_nothing_and_keeps_d
     # (the old budget gave up after about 15 minutes).
     page = course(lessons=1)
     for n in range(5):
-        enroll(learner(email=f"reader{n}@example.com"), page, now=ENROLLED)
+        enroll(morning_learner(email=f"reader{n}@example.com"), page, now=ENROLLED)
     rows = list(LessonDelivery.objects.order_by("pk"))
     due_order = [delivery.message_id for delivery in reversed(rows)]
     # The last enrolled falls due first: due order is not the order of the ids.
@@ -301,11 +297,10 @@ def test_a_mail_server_down_longer_than_the_old_budget_loses_nothing_and_keeps_d
 
     def tick(moment: datetime) -> None:
         """One dispatcher run at ``moment`` whose send tasks run at once."""
-        with django_capture_on_commit_callbacks() as callbacks:
-            claim_due_deliveries(now=moment)
-        for callback in callbacks:  # send_lesson_batch.delay_on_commit(ids, claim_token)
-            ids, token = callback.args
-            send_deliveries(delivery_ids=ids, claim_token=token, now=moment)
+        with django_capture_on_commit_callbacks():
+            ids = claim_due_deliveries(now=moment)
+        if ids:  # one claim, one send task here (fewer than 50 rows)
+            send_deliveries(delivery_ids=ids, claim_token=claim_token_of(ids), now=moment)
 
     with smtp_server(sink):
         moment = DAY_0

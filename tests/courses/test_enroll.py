@@ -7,25 +7,25 @@ from django.urls import reverse
 
 from courses import services
 from courses.models import CoursePage, Enrollment, LessonDelivery, ScheduleMode
-from tests.courses.factories import course_page, enrol, learner
+from tests.courses.factories import course_page, enroll, learner
 
 pytestmark = pytest.mark.django_db
 
 
-def enrol_url(course) -> str:
-    return reverse("courses:enrol", args=[course.pk])
+def enroll_url(course) -> str:
+    return reverse("courses:enroll", args=[course.pk])
 
 
 def messages_of(response) -> list[str]:
     return [str(message) for message in response.context["messages"]]
 
 
-def test_learner_enrols_in_a_free_course_and_returns_to_its_page(client):
+def test_learner_enrolls_in_a_free_course_and_returns_to_its_page(client):
     course = course_page(title="Weekday sourdough", lessons=3)
     user = learner()
     client.force_login(user)
 
-    response = client.post(enrol_url(course), follow=True)
+    response = client.post(enroll_url(course), follow=True)
 
     assert response.redirect_chain == [(course.url, 302)]
     assert "You are enrolled in “Weekday sourdough”" in messages_of(response)[0]
@@ -34,12 +34,12 @@ def test_learner_enrols_in_a_free_course_and_returns_to_its_page(client):
     assert enrollment.deliveries.count() == 3
 
 
-def test_enrolling_twice_keeps_one_enrolment_and_one_set_of_deliveries(client):
+def test_enrolling_twice_keeps_one_enrollment_and_one_set_of_deliveries(client):
     course = course_page(lessons=3)
     client.force_login(learner())
 
-    client.post(enrol_url(course))
-    response = client.post(enrol_url(course), follow=True)
+    client.post(enroll_url(course))
+    response = client.post(enroll_url(course), follow=True)
 
     assert "You are already enrolled" in messages_of(response)[-1]
     assert Enrollment.objects.count() == 1
@@ -50,7 +50,7 @@ def test_paid_course_cannot_be_enrolled_for_free(client):
     course = course_page(title="SQL on Monday", price_amount=4900, lessons=2)
     client.force_login(learner())
 
-    response = client.post(enrol_url(course))
+    response = client.post(enroll_url(course))
 
     assert response.status_code == 400
     html = response.content.decode()
@@ -62,7 +62,7 @@ def test_paid_course_cannot_be_enrolled_for_free(client):
 def test_visitor_is_sent_to_sign_in_and_back_to_the_course(client):
     course = course_page()
 
-    response = client.post(enrol_url(course))
+    response = client.post(enroll_url(course))
 
     assert response.status_code == 302
     assert response["Location"] == f"{reverse('account_login')}?next={course.url}"
@@ -74,28 +74,28 @@ def test_unknown_or_unpublished_course_is_not_found(client):
     draft = course_page(title="Draft course")
     draft.unpublish()
 
-    assert client.post(enrol_url(draft)).status_code == 404
-    assert client.post(reverse("courses:enrol", args=[999_999])).status_code == 404
+    assert client.post(enroll_url(draft)).status_code == 404
+    assert client.post(reverse("courses:enroll", args=[999_999])).status_code == 404
     assert not Enrollment.objects.exists()
 
 
-def test_enrol_needs_a_post_with_a_csrf_token():
+def test_enroll_needs_a_post_with_a_csrf_token():
     course = course_page()
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(learner())
 
-    assert browser.get(enrol_url(course)).status_code == 405
-    assert browser.post(enrol_url(course)).status_code == 403
+    assert browser.get(enroll_url(course)).status_code == 405
+    assert browser.post(enroll_url(course)).status_code == 403
     assert not Enrollment.objects.exists()
 
 
-def test_refunded_learner_cannot_reopen_the_enrolment_here(client):
+def test_refunded_learner_cannot_reopen_the_enrollment_here(client):
     course = course_page()
     user = learner()
-    services.revoke(enrollment=enrol(user, course))
+    services.revoke(enrollment=enroll(user, course))
     client.force_login(user)
 
-    response = client.post(enrol_url(course), follow=True)
+    response = client.post(enroll_url(course), follow=True)
 
     assert "This enrolment was refunded" in messages_of(response)[0]
     assert Enrollment.objects.get().status == Enrollment.Status.REFUNDED
@@ -115,7 +115,7 @@ def test_cohort_course_without_a_start_date_is_invalid():
 
 def test_learner_pauses_and_resumes_their_course(client):
     user = learner()
-    enrollment = enrol(user, course_page(title="Weekday sourdough", lessons=3))
+    enrollment = enroll(user, course_page(title="Weekday sourdough", lessons=3))
     client.force_login(user)
 
     paused = client.post(reverse("courses:pause", args=[enrollment.pk]), follow=True)
@@ -140,7 +140,7 @@ def test_learner_pauses_and_resumes_their_course(client):
 
 def test_next_may_not_leave_the_site(client):
     user = learner()
-    enrollment = enrol(user, course_page())
+    enrollment = enroll(user, course_page())
     client.force_login(user)
 
     response = client.post(
@@ -153,7 +153,7 @@ def test_next_may_not_leave_the_site(client):
 @pytest.mark.parametrize("action", ["pause", "resume"])
 def test_only_the_owner_may_pause_or_resume(client, action):
     owner = learner()
-    enrollment = enrol(owner, course_page())
+    enrollment = enroll(owner, course_page())
     if action == "resume":
         services.pause(enrollment=enrollment)
     status_before = Enrollment.objects.get().status

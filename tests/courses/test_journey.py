@@ -18,7 +18,7 @@ pytestmark = [
 ]
 
 
-def test_learner_enrols_gets_the_day_0_email_opens_its_link_and_completes_the_lesson(
+def test_learner_enrolls_gets_the_day_0_email_opens_its_link_and_completes_the_lesson(
     page: Page, live_server, settings, mailoutbox
 ):
     settings.SITE_URL = live_server.url  # links in e-mails point at the live server

@@ -14,7 +14,7 @@ from wagtail.images.tests.utils import get_test_image_file
 
 from courses.emails import LessonEmailParts, build_lesson_email, html_to_text
 from courses.tokens import read_pause_token
-from tests.courses.dispatch_factories import course, enroll, learner, lesson, text_body
+from tests.courses.factories import course, enroll, lesson, morning_learner, text_body
 
 pytestmark = [
     pytest.mark.django_db,
@@ -78,7 +78,7 @@ def sourdough():
 @pytest.fixture
 def delivery(sourdough):
     enrollment = enroll(
-        learner(email="ada@example.com", first_name="Ada"), sourdough["course"], now=NOW
+        morning_learner(email="ada@example.com", first_name="Ada"), sourdough["course"], now=NOW
     )
     return enrollment.deliveries.select_related(
         "enrollment__learner", "enrollment__course", "lesson"
@@ -128,7 +128,7 @@ def test_pause_link_and_list_unsubscribe_headers_carry_a_signed_token(delivery):
 def test_one_rendering_serves_a_batch_and_each_copy_carries_its_own_learners_link(
     delivery, sourdough
 ):
-    other = enroll(learner(email="bo@example.com"), sourdough["course"], now=NOW)
+    other = enroll(morning_learner(email="bo@example.com"), sourdough["course"], now=NOW)
     others_delivery = other.deliveries.get(lesson=sourdough["lesson"])
     parts = LessonEmailParts()
 
@@ -140,7 +140,7 @@ def test_one_rendering_serves_a_batch_and_each_copy_carries_its_own_learners_lin
         assert read_pause_token(token) == enrollment_id
         for part in (message.body, html_part(message)):
             assert pause_url in part
-            assert "pause-link-" not in part  # no stand-in left behind
+            assert "pause-link-" not in part  # no placeholder left behind
     assert messages[0].body.replace(
         messages[0].extra_headers["List-Unsubscribe"][1:-1], ""
     ) == messages[1].body.replace(messages[1].extra_headers["List-Unsubscribe"][1:-1], "")
@@ -216,7 +216,7 @@ def test_a_block_whose_image_was_deleted_is_left_out(sourdough):
     )
     extra = lesson(page, day=3, title="Scoring", body=body)
     image.delete()
-    enrollment = enroll(learner(), page, now=NOW)
+    enrollment = enroll(morning_learner(), page, now=NOW)
 
     message = build_lesson_email(enrollment.deliveries.get(lesson=extra))
 
@@ -233,7 +233,7 @@ def test_html_to_text_keeps_paragraphs_and_links_apart():
 def test_plain_lesson_body_reaches_both_parts():
     page = course(lessons=0)
     only = lesson(page, day=0, title="Welcome", body=text_body("Hello & welcome"))
-    enrollment = enroll(learner(), page, now=NOW)
+    enrollment = enroll(morning_learner(), page, now=NOW)
 
     message = build_lesson_email(enrollment.deliveries.get(lesson=only))
 
@@ -265,7 +265,7 @@ def same_email(ours: EmailMessage, djangos: EmailMessage) -> None:
 
 def test_each_learners_copy_on_the_wire_is_the_email_django_would_write(delivery, sourdough):
     others = [
-        enroll(learner(email=address), sourdough["course"], now=NOW).deliveries.get(
+        enroll(morning_learner(email=address), sourdough["course"], now=NOW).deliveries.get(
             lesson=sourdough["lesson"]
         )
         for address in ("bo.o'neil+bread@example.com", "c@example.co.uk")
@@ -284,7 +284,7 @@ def test_each_learners_copy_on_the_wire_is_the_email_django_would_write(delivery
 def test_a_lesson_with_a_line_too_long_for_smtp_has_each_copy_written_out_on_its_own():
     page = course(lessons=0)
     long_line = lesson(page, day=0, title="Long", body=text_body("flour " * 200))
-    enrollment = enroll(learner(), page, now=NOW)
+    enrollment = enroll(morning_learner(), page, now=NOW)
 
     message = build_lesson_email(enrollment.deliveries.get(lesson=long_line))
 

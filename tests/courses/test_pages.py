@@ -19,7 +19,7 @@ from tests.courses.factories import (
     body_sentence,
     catalog_page,
     course_page,
-    enrol,
+    enroll,
     learner,
     topic,
 )
@@ -153,7 +153,7 @@ def test_course_page_shows_the_offer_and_a_syllabus_without_lesson_bodies(client
     assert body_sentence("Weekday sourdough: day 0") not in html
     assert body_sentence("Weekday sourdough: day 1") not in html
     assert "Enrol for free" in html
-    assert reverse("courses:enrol", args=[course.pk]) in html
+    assert reverse("courses:enroll", args=[course.pk]) in html
 
 
 def test_paid_course_shows_price_and_a_buy_button_that_starts_checkout(client):
@@ -180,7 +180,7 @@ def test_paid_course_page_is_private_and_not_stored_but_a_free_one_may_be_cached
 def test_enrolled_learner_sees_progress_and_a_link_to_the_released_lesson(client):
     course = course_page(title="Weekday sourdough", lessons=3)
     user = learner()
-    enrol(user, course)
+    enroll(user, course)
     client.force_login(user)
 
     html = client.get(course.url).content.decode()
@@ -195,7 +195,7 @@ def test_enrolled_learner_sees_progress_and_a_link_to_the_released_lesson(client
 def test_refunded_learner_is_told_so_on_the_course_page(client):
     course = course_page(title="SQL on Monday", price_amount=4900)
     user = learner()
-    services.revoke(enrollment=enrol(user, course))
+    services.revoke(enrollment=enroll(user, course))
     client.force_login(user)
 
     html = client.get(course.url).content.decode()
@@ -210,7 +210,7 @@ def test_course_page_query_count_does_not_grow_with_lessons(client, who):
         course = course_page(title=f"Course with {lessons}", lessons=lessons, publish=False)
         if who == "learner":
             user = learner()
-            progress = enrol(user, course)
+            progress = enroll(user, course)
             for lesson in course.lessons()[:2]:
                 services.complete_lesson(enrollment=progress, lesson=lesson)
             client.force_login(user)

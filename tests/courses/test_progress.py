@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from courses.models import Enrollment, LessonProgress
-from tests.courses.factories import cohort_course, enrol, learner
+from tests.courses.factories import cohort_course, enroll, learner
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ def course():
 @pytest.fixture
 def reader(client, course):
     user = learner()
-    enrollment = enrol(user, course)
+    enrollment = enroll(user, course)
     client.force_login(user)
     return enrollment
 
@@ -70,7 +70,7 @@ def test_finishing_the_last_lesson_sends_one_congratulation_even_if_completed_tw
 
 def test_progress_counts_only_this_learners_lessons(client, course, reader):
     other = learner()
-    other_enrollment = enrol(other, course)
+    other_enrollment = enroll(other, course)
     first = course.lessons().first()
     complete(client, first)
 

@@ -1,5 +1,5 @@
 """When each lesson is due, in exact UTC: DST changes, half-hour zones, late enrolment,
-cohorts, pause and resume, and a learner changing zone (DESIGN.md invariant 6).
+cohorts, pause and resume, and a learner changing zone (docs/architecture.md, invariant 6).
 
 These exercise ``courses/schedule.py`` through the services that write the outbox rows.
 """
@@ -14,7 +14,7 @@ from accounts.services import update_learner_settings
 from courses import services
 from courses.dispatch import claim_due_deliveries
 from courses.models import Enrollment, LessonDelivery, ScheduleMode
-from tests.courses.dispatch_factories import course, enroll, learner
+from tests.courses.factories import course, enroll, morning_learner
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def local_times(times: list[datetime], zone: str) -> list[str]:
 
 
 def test_new_york_enrolling_the_day_before_spring_forward_gets_every_lesson_at_eight_local():
-    new_yorker = learner(time_zone="America/New_York", send_hour=8)
+    new_yorker = morning_learner(time_zone="America/New_York", send_hour=8)
     # 2026-03-07 06:00 EST; clocks go from 02:00 EST to 03:00 EDT on 2026-03-08.
     enrollment = enroll(new_yorker, course(lessons=4), now=utc(2026, 3, 7, 11, 0))
 
@@ -53,7 +53,7 @@ def test_new_york_enrolling_the_day_before_spring_forward_gets_every_lesson_at_e
 
 
 def test_new_york_enrolling_the_day_before_fall_back_gets_every_lesson_at_eight_local():
-    new_yorker = learner(time_zone="America/New_York", send_hour=8)
+    new_yorker = morning_learner(time_zone="America/New_York", send_hour=8)
     # 2026-10-31 06:00 EDT; clocks go from 02:00 EDT back to 01:00 EST on 2026-11-01.
     enrollment = enroll(new_yorker, course(lessons=3), now=utc(2026, 10, 31, 10, 0))
 
@@ -82,7 +82,7 @@ def test_new_york_enrolling_the_day_before_fall_back_gets_every_lesson_at_eight_
 def test_half_and_quarter_hour_zones_get_lessons_at_eight_local(
     zone, expected_day_0, expected_day_1
 ):
-    someone = learner(time_zone=zone, send_hour=8)
+    someone = morning_learner(time_zone=zone, send_hour=8)
     # 2026-06-01 01:00 UTC is 06:30 in Kolkata and 06:45 in Kathmandu: before the send hour.
     enrollment = enroll(someone, course(lessons=2), now=utc(2026, 6, 1, 1, 0))
 
@@ -90,7 +90,7 @@ def test_half_and_quarter_hour_zones_get_lessons_at_eight_local(
 
 
 def test_enrolling_at_2330_local_sends_day_0_at_once_and_day_1_next_morning():
-    berliner = learner(time_zone="Europe/Berlin", send_hour=8)
+    berliner = morning_learner(time_zone="Europe/Berlin", send_hour=8)
     now = utc(2026, 6, 10, 21, 30)  # 23:30 CEST (UTC+2): today's 08:00 has passed
 
     enrollment = enroll(berliner, course(lessons=3), now=now)
@@ -106,9 +106,9 @@ def test_cohort_course_sends_lesson_n_on_start_plus_n_in_each_learners_own_zone(
     cohort = course(
         lessons=3, schedule_mode=ScheduleMode.COHORT, cohort_start_date=date(2026, 9, 14)
     )
-    early_new_yorker = learner(time_zone="America/New_York", send_hour=8)
-    early_tokyo = learner(time_zone="Asia/Tokyo", send_hour=8)
-    late_berliner = learner(time_zone="Europe/Berlin", send_hour=8)
+    early_new_yorker = morning_learner(time_zone="America/New_York", send_hour=8)
+    early_tokyo = morning_learner(time_zone="Asia/Tokyo", send_hour=8)
+    late_berliner = morning_learner(time_zone="Europe/Berlin", send_hour=8)
 
     new_york = enroll(early_new_yorker, cohort, now=utc(2026, 9, 1, 12, 0))
     tokyo = enroll(early_tokyo, cohort, now=utc(2026, 9, 1, 12, 0))
@@ -133,7 +133,7 @@ def test_cohort_course_sends_lesson_n_on_start_plus_n_in_each_learners_own_zone(
 def test_pause_that_misses_two_send_moments_moves_each_remaining_lesson_two_days(
     django_capture_on_commit_callbacks,
 ):
-    berliner = learner(time_zone="Europe/Berlin", send_hour=8)
+    berliner = morning_learner(time_zone="Europe/Berlin", send_hour=8)
     enrollment = enroll(berliner, course(lessons=5), now=utc(2026, 6, 1, 5, 0))
     with django_capture_on_commit_callbacks(execute=True):
         claim_due_deliveries(now=utc(2026, 6, 1, 6, 0))  # day 0 goes out at 08:00 CEST
@@ -155,7 +155,7 @@ def test_pause_that_misses_two_send_moments_moves_each_remaining_lesson_two_days
 
 
 def test_pause_between_two_send_moments_moves_nothing():
-    berliner = learner(time_zone="Europe/Berlin", send_hour=8)
+    berliner = morning_learner(time_zone="Europe/Berlin", send_hour=8)
     enrollment = enroll(berliner, course(lessons=3), now=utc(2026, 6, 1, 4, 0))
     before = due_times(enrollment)
 
@@ -169,7 +169,7 @@ def test_pause_between_two_send_moments_moves_nothing():
 
 
 def test_changing_zone_and_hour_reschedules_unsent_lessons(django_capture_on_commit_callbacks):
-    traveller = learner(time_zone="Europe/Berlin", send_hour=8)
+    traveller = morning_learner(time_zone="Europe/Berlin", send_hour=8)
     enrollment = enroll(traveller, course(lessons=3), now=utc(2026, 6, 1, 5, 0))
     with django_capture_on_commit_callbacks(execute=True):
         claim_due_deliveries(now=utc(2026, 6, 1, 6, 0))  # day 0 sent at 08:00 CEST

@@ -15,14 +15,10 @@ import pytest
 
 from courses import tasks
 from courses.models import LessonDelivery
-from tests.courses.dispatch_factories import course, enroll, learner
-from tests.courses.dispatch_helpers import (
-    broker_not_eager,
-    celery_worker,
-    purge_queue,
-    smtp_server,
-    wait_for,
-)
+from tests.courses.factories import course, enroll, morning_learner
+from tests.support.smtp import smtp_server
+from tests.support.waiting import wait_for
+from tests.support.worker import broker_not_eager, celery_worker, purge_queue
 
 pytestmark = [
     # Real commits: other threads and processes must see the rows.
@@ -37,7 +33,7 @@ def test_real_worker_sends_each_due_lesson_exactly_once_with_its_headers(tmp_pat
     now = datetime.now(UTC)
     # Enrolled three days ago (the worker reads the real clock): lessons 0-2 are all due.
     enrollments = [
-        enroll(learner(email=f"reader{n}@example.com"), page, now=now - timedelta(days=3))
+        enroll(morning_learner(email=f"reader{n}@example.com"), page, now=now - timedelta(days=3))
         for n in range(4)
     ]
     # Hold back the last lesson of the first learner, to release it later.

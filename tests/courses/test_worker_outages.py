@@ -20,15 +20,10 @@ import pytest
 from courses.dispatch import SEND_CHUNK_SIZE, SEND_LEASE, SENT_MARK_GROUP, claim_due_deliveries
 from courses.models import LessonDelivery
 from tests.courses.dispatch_bulk import build_outbox
-from tests.courses.dispatch_factories import course
-from tests.courses.dispatch_helpers import (
-    SmtpSink,
-    broker_not_eager,
-    celery_worker,
-    purge_queue,
-    smtp_server,
-    wait_for,
-)
+from tests.courses.factories import course
+from tests.support.smtp import SmtpSink, smtp_server
+from tests.support.waiting import wait_for
+from tests.support.worker import broker_not_eager, celery_worker, purge_queue
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

@@ -21,6 +21,7 @@ import pytest
 import stripe
 
 from payments.emulator import StripeEmulator, StripeError
+from tests.support.waiting import wait_for
 
 SECRET = "whsec_test_emulator"
 API_KEY = "sk_test_emulator"
@@ -168,15 +169,6 @@ def session_params(**overrides: Any) -> dict[str, Any]:
 
 def create_session(client: Any, **overrides: Any) -> Any:
     return client.v1.checkout.sessions.create(params=session_params(**overrides))
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> None:
-    """Poll ``condition`` until it is truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"Gave up waiting after {timeout} s")
-        time.sleep(0.02)
 
 
 def request(
@@ -343,7 +335,7 @@ def test_pay_completes_the_session_and_delivers_a_signed_event(
     redirect = emulator.pay(session.id)
 
     assert redirect == SUCCESS_URL.replace("{CHECKOUT_SESSION_ID}", session.id)
-    wait_until(lambda: receiver.verified("checkout.session.completed"))
+    wait_for(lambda: receiver.verified("checkout.session.completed"))
     [delivered] = receiver.verified()
     data = delivered.payload["data"]["object"]
     assert (data["id"], data["status"], data["payment_status"]) == (session.id, "complete", "paid")
@@ -390,12 +382,12 @@ def test_delayed_payment_then_async_payment_succeeded(
     session = create_session(client)
 
     emulator.pay(session.id, "delayed")
-    wait_until(lambda: receiver.verified("checkout.session.completed"))
+    wait_for(lambda: receiver.verified("checkout.session.completed"))
     completed = receiver.verified("checkout.session.completed")[0].payload["data"]["object"]
     assert (completed["status"], completed["payment_status"]) == ("complete", "unpaid")
 
     emulator.settle(session.id, "succeeded")
-    wait_until(lambda: receiver.verified("checkout.session.async_payment_succeeded"))
+    wait_for(lambda: receiver.verified("checkout.session.async_payment_succeeded"))
     paid = client.v1.checkout.sessions.retrieve(session.id, params={"expand": ["payment_intent"]})
     assert paid.payment_status == "paid"
     assert paid.payment_intent.status == "succeeded"
@@ -410,7 +402,7 @@ def test_delayed_payment_then_async_payment_failed(
 
     emulator.settle(session.id, "failed")
 
-    wait_until(lambda: receiver.verified("checkout.session.async_payment_failed"))
+    wait_for(lambda: receiver.verified("checkout.session.async_payment_failed"))
     failed = client.v1.checkout.sessions.retrieve(session.id, params={"expand": ["payment_intent"]})
     assert failed.payment_status == "unpaid"
     assert failed.payment_intent.status == "requires_payment_method"
@@ -427,7 +419,7 @@ def test_expire_through_the_api(client: Any, emulator: StripeEmulator, receiver:
     expired = client.v1.checkout.sessions.expire(session.id)
 
     assert (expired.status, expired.url) == ("expired", None)
-    wait_until(lambda: receiver.verified("checkout.session.expired"))
+    wait_for(lambda: receiver.verified("checkout.session.expired"))
     with pytest.raises(stripe.InvalidRequestError) as raised:
         client.v1.checkout.sessions.expire(session.id)
     assert "status of `expired`" in raised.value.user_message
@@ -447,8 +439,8 @@ def test_sweeper_expires_overdue_sessions(
 
     emulator.set_expires_at(session.id, int(time.time()) - 1)
 
-    wait_until(lambda: client.v1.checkout.sessions.retrieve(session.id).status == "expired")
-    wait_until(lambda: receiver.verified("checkout.session.expired"))
+    wait_for(lambda: client.v1.checkout.sessions.retrieve(session.id).status == "expired")
+    wait_for(lambda: receiver.verified("checkout.session.expired"))
 
 
 def test_expire_now_control(client: Any, emulator: StripeEmulator, receiver: Receiver) -> None:
@@ -485,7 +477,7 @@ def test_refund_updates_the_charge_and_sends_charge_refunded(
     assert (refund.status, refund.amount, refund.payment_intent) == ("succeeded", 500, intent_id)
     charge = client.v1.charges.retrieve(refund.charge)
     assert (charge.amount_refunded, charge.refunded) == (500, False)
-    wait_until(lambda: receiver.verified("charge.refunded") and receiver.verified("refund.created"))
+    wait_for(lambda: receiver.verified("charge.refunded") and receiver.verified("refund.created"))
     refunded = receiver.verified("charge.refunded")[0].payload
     assert refunded["data"]["object"]["amount_refunded"] == 500
     assert refunded["request"]["idempotency_key"] == "refund-7-1"
@@ -515,7 +507,7 @@ def test_dispute_sends_charge_dispute_created(
 
     dispute = emulator.create_dispute(intent_id, reason="fraudulent")
 
-    wait_until(lambda: receiver.verified("charge.dispute.created"))
+    wait_for(lambda: receiver.verified("charge.dispute.created"))
     delivered = receiver.verified("charge.dispute.created")[0].payload["data"]["object"]
     assert (delivered["id"], delivered["object"], delivered["amount"]) == (
         dispute["id"],
@@ -550,7 +542,7 @@ def test_events_api_lists_newest_first_with_type_filter(
 def test_duplicate_delivery(emulator: StripeEmulator, receiver: Receiver, client: Any) -> None:
     emulator.pay(create_session(client).id)
     [event] = emulator.events()
-    wait_until(lambda: receiver.verified())
+    wait_for(lambda: receiver.verified())
 
     attempts = emulator.deliver(event["id"], times=2)
 
@@ -607,7 +599,7 @@ def test_deliver_later(emulator: StripeEmulator, receiver: Receiver, client: Any
 
     emulator.deliver_later(event["id"], delay=0.2)
 
-    wait_until(lambda: receiver.verified())
+    wait_for(lambda: receiver.verified())
     assert emulator.queued() == [event["id"]]  # the paused automatic delivery still waits
 
 
@@ -618,7 +610,7 @@ def test_failed_delivery_is_retried(
     emulator.pay(create_session(client).id)
     [event] = emulator.events()
 
-    wait_until(lambda: [a.status for a in emulator.deliveries(event["id"])] == [500, 500, 200])
+    wait_for(lambda: [a.status for a in emulator.deliveries(event["id"])] == [500, 500, 200])
     assert [a.attempt for a in emulator.deliveries(event["id"])] == [1, 2, 3]
     assert emulator.wait_for_deliveries(timeout=10)
 
@@ -716,7 +708,7 @@ def test_hosted_page_buttons(client: Any, emulator: StripeEmulator, receiver: Re
         303,
         SUCCESS_URL.replace("{CHECKOUT_SESSION_ID}", session.id),
     )
-    wait_until(lambda: receiver.verified("checkout.session.completed"))
+    wait_for(lambda: receiver.verified("checkout.session.completed"))
 
     page = request("GET", session.url)[2]
     assert "This checkout session is complete." in page

@@ -85,7 +85,7 @@ def test_learner_pays_on_the_hosted_page_and_is_enrolled(
     expect(page.get_by_text("The body of lesson 1.")).to_be_visible()
 
 
-def test_declined_card_then_cancel_leaves_no_order_and_no_enrolment(
+def test_declined_card_then_cancel_leaves_no_order_and_no_enrollment(
     page: Page, live_server, shop, buyer, course
 ):
     sign_in(page, live_server, buyer.email)

@@ -44,7 +44,7 @@ def test_paying_on_the_emulator_pays_the_order_through_the_webhook(
     assert StripeEvent.objects.get().id == event["id"]
 
 
-def test_the_same_event_five_times_in_a_row_and_five_at_once_enrols_once(
+def test_the_same_event_five_times_in_a_row_and_five_at_once_enrolls_once(
     buyer_client, course, stripe_emulator, mailoutbox
 ):
     order = buy_and_get_order(buyer_client, course)

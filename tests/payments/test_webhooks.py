@@ -40,7 +40,7 @@ def assert_untouched(order: Order) -> None:
 # -- paying ----------------------------------------------------------------------------------
 
 
-def test_completed_paid_session_marks_the_order_paid_and_enrols_once(
+def test_completed_paid_session_marks_the_order_paid_and_enrolls_once(
     order, buyer, course, stripe_api, deliver, mailoutbox
 ):
     event = completed_event_of_a_paid_order(stripe_api, order)
@@ -71,7 +71,7 @@ def test_completed_paid_session_marks_the_order_paid_and_enrols_once(
     assert stored.error == ""
 
 
-def test_the_same_event_five_times_enrols_once_and_e_mails_once(
+def test_the_same_event_five_times_enrolls_once_and_e_mails_once(
     order, stripe_api, deliver, mailoutbox
 ):
     event = completed_event_of_a_paid_order(stripe_api, order)
@@ -121,7 +121,7 @@ def test_delayed_payment_waits_for_settlement_then_pays(order, stripe_api, deliv
     assert len(mailoutbox) == 1
 
 
-def test_async_payment_failed_fails_the_order_without_enrolment(
+def test_async_payment_failed_fails_the_order_without_enrollment(
     order, stripe_api, deliver, mailoutbox
 ):
     stripe_api.pay(order.stripe_checkout_session_id, "delayed")

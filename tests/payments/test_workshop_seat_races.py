@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from payments.models import Order
-from tests.workshops.concurrency import LockstepThreads
+from tests.support.threads import LockstepThreads
 from tests.workshops.factories import a_learner, paid_workshop
 from workshops import services as workshop_services
 from workshops.models import Registration, SeatInventory

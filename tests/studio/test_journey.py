@@ -50,7 +50,7 @@ def publish(page: Page, title: str) -> None:
     ).to_be_visible()
 
 
-def test_a_user_applies_staff_approve_the_creator_publishes_a_course_and_a_learner_enrols(
+def test_a_user_applies_staff_approve_the_creator_publishes_a_course_and_a_learner_enrolls(
     page: Page, browser: Browser, live_server, settings, mailoutbox
 ):
     settings.SITE_URL = live_server.url  # links in e-mails point at the live server

@@ -425,7 +425,7 @@ class Command(BaseCommand):
             show_in_menus=True,
         )
         courses = [self.course(creators[spec["creator"]], spec) for spec in COURSES]
-        self.enrol_demo_learner(learner, courses[0])
+        self.enroll_demo_learner(learner, courses[0])
         workshops = seed_demo_workshops(creator_pages=creators)
 
         self.stdout.write(self.style.SUCCESS("Demo content is ready. Sign in with:"))
@@ -491,7 +491,7 @@ class Command(BaseCommand):
             )
         return course
 
-    def enrol_demo_learner(self, learner, course: CoursePage) -> None:
+    def enroll_demo_learner(self, learner, course: CoursePage) -> None:
         """Enrolled since yesterday: day 0 is read and done, day 1 waits, the rest will come."""
         yesterday = timezone.now() - timedelta(days=1)
         enrollment = course_services.enroll(learner=learner, course=course, now=yesterday)

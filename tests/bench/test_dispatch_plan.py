@@ -4,6 +4,9 @@
 ``generate_series`` and analysed; then PostgreSQL's plan for each claim query, exactly as the
 dispatcher sends it (``FOR UPDATE OF ... SKIP LOCKED``, ``LIMIT``), must read
 ``courses_lessondelivery`` through an index, never a sequential scan.
+
+Building 100,000 rows per test is too slow for the default run, so this check lives with the
+benchmarks: ``make bench`` (or ``pytest tests/bench/test_dispatch_plan.py --bench``) runs it.
 """
 
 from datetime import UTC, datetime
@@ -11,8 +14,8 @@ from datetime import UTC, datetime
 import pytest
 
 from courses.dispatch import CLAIM_BATCH_SIZE, expired_leases, lock_for_claim, pending_due
-from tests.courses.dispatch_bulk import build_outbox
-from tests.courses.dispatch_factories import course
+from tests.bench.dispatch_bulk import build_outbox
+from tests.courses.factories import course
 
 pytestmark = pytest.mark.django_db
 

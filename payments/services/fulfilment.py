@@ -1,0 +1,119 @@
+"""Applying a payment's outcome to what it bought: fulfil (enrol or confirm the seat), revoke
+on refund, flag a dispute. Each locks the order, re-checks its state and returns quietly when
+the change already happened."""
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from courses import services as course_services
+from courses.models import Enrollment
+from workshops import services as workshop_services
+from workshops.models import Registration
+
+from .. import gateway
+from ..models import Order
+from .common import _after_commit, _locked_order, _now
+
+logger = logging.getLogger(__name__)
+
+
+def fulfil(*, order_id: Any, payment_intent_id: str | None, now: datetime | None = None) -> bool:
+    """Mark the order paid and deliver what it bought (enrolment or seat), once. Returns
+    whether anything changed.
+
+    Called by the webhook for a paid session and by the success page; whichever comes second
+    finds the order paid and does nothing.
+    """
+    with transaction.atomic():
+        order = _locked_order(order_id)
+        if order is None or order.status in (Order.Status.PAID, Order.Status.REFUNDED):
+            return False
+        # A payment that lands after the session expired or was cancelled still bought the
+        # item: the money was taken, so the buyer gets what they paid for (or it back).
+        order.status = Order.Status.PAID
+        order.paid_at = _now(now)
+        order.stripe_payment_intent_id = payment_intent_id or order.stripe_payment_intent_id
+        order.save(update_fields=["status", "paid_at", "stripe_payment_intent_id", "updated_at"])
+        if order.workshop_registration_id is not None:
+            _fulfil_seat(order, now=now)
+            return True
+        assert order.course is not None  # noqa: S101 - a CHECK constraint guarantees it
+        try:
+            course_services.enroll(learner=order.buyer, course=order.course, order=order, now=now)
+        except course_services.EnrollmentError:
+            # start_checkout refuses this case; if it happens anyway, staff must look at it.
+            logger.error("Order %s was paid but the buyer's enrollment stays refunded", order.pk)
+        _after_commit("send_payment_confirmation", order.pk)
+    return True
+
+
+def _fulfil_seat(order: Order, *, now: datetime | None) -> None:
+    """The paid order's seat becomes confirmed; a payment too late for any seat is refunded.
+
+    Runs in ``fulfil``'s transaction with the order locked. The refund request goes to Stripe
+    inside it: if Stripe fails, nothing is applied, the webhook answers 500 and Stripe's
+    retry tries again (the refund's idempotency key makes a repeat harmless).
+    """
+    registration_id = order.workshop_registration_id
+    assert registration_id is not None  # noqa: S101 - the caller checked
+    if workshop_services.confirm_paid_seat(registration_id=registration_id, now=now):
+        # workshops e-mails "you're registered" with the invite; this is the receipt.
+        _after_commit("send_payment_confirmation", order.pk)
+        return
+    logger.info("Order %s was paid after its seat was gone: refunding it", order.pk)
+    if not order.stripe_payment_intent_id:
+        logger.error("Order %s has no payment intent to refund; staff must refund it", order.pk)
+        return
+    gateway.create_refund(order_id=str(order.pk), payment_intent_id=order.stripe_payment_intent_id)
+    # A released hold: workshops sends "sold out, payment refunded". Any other end (the learner
+    # gave the held seat back, the workshop was cancelled) gets payments' refund e-mail now.
+    told_by_workshops = (
+        Registration.objects.filter(pk=registration_id).values_list("status", flat=True).get()
+        == Registration.Status.RELEASED
+    )
+    workshop_services.mark_refunded(registration_id=registration_id, now=now)
+    order.refund_requested_at = _now(now)
+    order.refunded_automatically = True
+    order.save(update_fields=["refund_requested_at", "refunded_automatically", "updated_at"])
+    if not told_by_workshops:
+        _after_commit("send_refund_confirmation", order.pk)
+
+
+def revoke_refunded(*, order_id: Any, now: datetime | None = None) -> bool:
+    """Stripe refunded the charge: the order is refunded and what it bought ends, once.
+
+    A course enrolment is revoked; a seat is marked refunded (a confirmed one is freed and
+    offered to the waitlist). The learner gets the refund e-mail, unless the refund was
+    automatic and they were told when it was made.
+    """
+    with transaction.atomic():
+        order = _locked_order(order_id)
+        if order is None or order.status == Order.Status.REFUNDED:
+            return False
+        order.status = Order.Status.REFUNDED
+        order.refunded_at = _now(now)
+        order.save(update_fields=["status", "refunded_at", "updated_at"])
+        if order.workshop_registration_id is not None:
+            workshop_services.mark_refunded(registration_id=order.workshop_registration_id, now=now)
+        else:
+            enrollment = Enrollment.objects.filter(order_id=order.pk).first()
+            if enrollment is not None:
+                course_services.revoke(enrollment=enrollment, now=now)
+        if not order.refunded_automatically:
+            _after_commit("send_refund_confirmation", order.pk)
+    return True
+
+
+def flag_dispute(*, order_id: Any, now: datetime | None = None) -> bool:
+    """A buyer disputed the charge with their bank: flag the order and tell staff, once."""
+    with transaction.atomic():
+        order = _locked_order(order_id)
+        if order is None or order.disputed_at is not None:
+            return False
+        order.disputed_at = _now(now)
+        order.save(update_fields=["disputed_at", "updated_at"])
+        _after_commit("send_dispute_alert", order.pk)
+    return True
