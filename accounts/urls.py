@@ -4,4 +4,5 @@ from . import views
 
 urlpatterns = [
     path("profile/", views.ProfileView.as_view(), name="profile"),
+    path("email/confirm-works/", views.confirm_email_works, name="confirm_email_works"),
 ]

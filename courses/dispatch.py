@@ -68,6 +68,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from accounts import services as account_services
 from config.celery import cancellation_deferred
 from config.queueing import enqueue_on_commit
 
@@ -158,9 +159,12 @@ def _sendable() -> QuerySet[LessonDelivery]:
         email__iexact=OuterRef("enrollment__learner__email"),
         verified=True,
     )
-    return LessonDelivery.objects.filter(enrollment__status=Enrollment.Status.ACTIVE).filter(
-        Exists(verified_address)
-    )
+    return LessonDelivery.objects.filter(
+        enrollment__status=Enrollment.Status.ACTIVE,
+        # A bouncing address gets nothing until the learner fixes or confirms it; the rows
+        # wait, like those to an unverified address.
+        enrollment__learner__email_bouncing_since__isnull=True,
+    ).filter(Exists(verified_address))
 
 
 def pending_due(*, now: datetime) -> QuerySet[LessonDelivery]:
@@ -491,6 +495,13 @@ def _send_one(
             mail.is_open = False
         if is_permanent_error(error):
             _fail(delivery, error=_describe(error), report=report, run=run)
+            if isinstance(error, smtplib.SMTPRecipientsRefused):
+                # The address itself is refused: stop mailing it (accounts keeps the state).
+                learner = delivery.enrollment.learner
+                if account_services.mark_email_bouncing(
+                    user_id=learner.pk, address=learner.email, now=now
+                ):
+                    logger.warning("Lesson e-mails to learner %s stop: address bounces", learner.pk)
         else:
             _retry_or_fail(delivery, error=_describe(error), now=now, report=report, run=run)
         return None

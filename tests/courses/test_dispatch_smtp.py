@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.conf import settings as django_settings
 
+from accounts import services as account_services
 from courses import services
 from courses.dispatch import (
     MAX_ATTEMPTS,
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.django_db
 Status = LessonDelivery.Status
 ENROLLED = datetime(2026, 6, 1, 5, 0, tzinfo=UTC)
 DAY_0 = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
+DAY_1_DUE = DAY_0 + timedelta(days=1)
 
 
 @pytest.fixture
@@ -319,3 +321,36 @@ def test_a_mail_server_down_longer_than_the_old_budget_loses_nothing_and_keeps_d
     assert set(LessonDelivery.objects.values_list("status", flat=True)) == {Status.SENT}
     # Back within the 15-minute cap of the server's return.
     assert moment <= outage_ends + timedelta(minutes=16)
+
+
+def test_a_permanent_refusal_for_one_recipient_among_50_marks_that_address_bouncing(
+    settings, django_capture_on_commit_callbacks
+):
+    sourdough = course(lessons=2)
+    for n in range(49):
+        enroll(morning_learner(email=f"reader{n}@example.com"), sourdough, now=ENROLLED)
+    gone = morning_learner(email="gone@example.com")
+    enroll(gone, sourdough, now=ENROLLED)
+    ids = claim(DAY_0, django_capture_on_commit_callbacks)
+    sink = SmtpSink(refuse_recipients={"gone@example.com": "550 5.1.1 No such user"})
+
+    with smtp_server(sink):
+        smtp_settings(settings, sink)
+        report = send_deliveries(delivery_ids=ids, claim_token=claim_token_of(ids), now=DAY_0)
+        # A day later (day 1 due for everyone) and after every retry time: nothing for gone@.
+        next_day = claim(DAY_1_DUE, django_capture_on_commit_callbacks)
+
+    gone.refresh_from_db()
+    bounced = LessonDelivery.objects.get(enrollment__learner=gone, lesson__day=0)
+    assert len(ids) == 50 and len(report.sent) == 49 and report.failed == [bounced.pk]
+    assert sink.count == 49 and sink.refused == 1  # tried once, no retries
+    assert bounced.status == Status.FAILED and gone.email_bouncing_since == DAY_0
+    assert len(next_day) == 49
+    assert not LessonDelivery.objects.filter(pk__in=next_day, enrollment__learner=gone).exists()
+
+    # The learner confirms the address: their lessons are claimed again.
+    account_services.confirm_email_works(user=gone)
+    assert [
+        row(pk).enrollment.learner_id
+        for pk in claim(DAY_1_DUE + timedelta(minutes=1), django_capture_on_commit_callbacks)
+    ] == [gone.pk]

@@ -19,7 +19,7 @@ import pytest
 
 from courses.dispatch import SEND_CHUNK_SIZE, SEND_LEASE, SENT_MARK_GROUP, claim_due_deliveries
 from courses.models import LessonDelivery
-from tests.courses.dispatch_bulk import build_outbox
+from tests.bench.dispatch_bulk import build_outbox
 from tests.courses.factories import course
 from tests.support.smtp import SmtpSink, smtp_server
 from tests.support.waiting import wait_for
