@@ -99,7 +99,7 @@ def test_unverified_user_cannot_sign_in(client):
 
 
 def test_a_bouncing_address_shows_a_banner_and_confirming_clears_it(client):
-    learner = UserFactory()
+    learner: User = UserFactory.create()
     User.objects.filter(pk=learner.pk).update(email_bouncing_since=timezone.now())
     client.force_login(learner)
 

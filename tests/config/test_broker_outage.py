@@ -28,12 +28,17 @@ def broker_down():
     previous = celery_app.conf.task_always_eager, celery_app.conf.broker_url
     celery_app.conf.task_always_eager = False
     celery_app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
-    celery_app._pool = None  # connections made for the real broker must not be reused
+    _forget_connections()  # those made for the real broker must not be reused
     try:
         yield
     finally:
         celery_app.conf.task_always_eager, celery_app.conf.broker_url = previous
-        celery_app._pool = None
+        _forget_connections()
+
+
+def _forget_connections() -> None:
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 def test_a_free_workshop_registration_with_the_broker_down_is_a_redirect_not_a_500(
