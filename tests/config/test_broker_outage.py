@@ -25,6 +25,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def broker_down():
     """Publish for real, to a Redis port where nothing listens."""
+    # Import the apps' tasks now: config.queueing does it on first use, and Celery's Django
+    # fixup then runs django.setup() again, whose logging configuration would drop pytest's
+    # log capture in the middle of the test.
+    celery_app.loader.import_default_modules()
     previous = celery_app.conf.task_always_eager, celery_app.conf.broker_url
     celery_app.conf.task_always_eager = False
     celery_app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
