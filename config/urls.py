@@ -15,6 +15,9 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("payments/", include("payments.urls")),
+    # A creator's short follower-code link (payments/discounts.py).
+    path("", include("payments.short_urls")),
+    path("reviews/", include("home.reviews.urls")),
     # Only the actions; /courses/ and /workshops/ themselves are Wagtail pages.
     path("courses/", include("courses.urls")),
     path("workshops/", include("workshops.urls")),

@@ -25,6 +25,7 @@ from wagtail.snippets.models import register_snippet
 from config.money import CURRENCY_CHOICES, DEFAULT_CURRENCY, PricedMixin
 
 from .blocks import CourseDescriptionBlock, FaqBlock, LessonBodyBlock
+from .forms import CoursePageForm
 
 CATALOG_PAGE_SIZE = 12
 
@@ -160,12 +161,14 @@ class CoursePage(PricedMixin, Page):
 
     parent_page_types = ["home.CreatorPage"]
     subpage_types = ["courses.LessonPage"]
+    base_form_class = CoursePageForm
 
     class Meta:
         verbose_name = _("course")
 
     def clean(self):
         super().clean()
+        self.clean_price()
         if self.schedule_mode == ScheduleMode.COHORT and not self.cohort_start_date:
             raise ValidationError({"cohort_start_date": _("A cohort course needs a start date.")})
 

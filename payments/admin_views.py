@@ -25,6 +25,8 @@ from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies.base import BasePermissionPolicy
 
+from config.money import InvalidAmount, format_money, parse_major_units, to_major_units
+
 from . import selectors, services
 from .models import Order
 
@@ -133,6 +135,10 @@ class OrderInspectView(generic.InspectView):
         reason = services.may_refund(user=self.request.user, order=self.object)
         context["refund_url"] = reverse("orders:refund", args=[self.object.pk])
         context["refund_refused_because"] = reason
+        remaining = services.refundable_amount(self.object)
+        context["refundable_display"] = format_money(remaining, self.object.currency)
+        context["refundable_major"] = to_major_units(remaining, self.object.currency)
+        context["ledger_refunds"] = self.object.refund_rows.select_related("requested_by")
         return context
 
 
@@ -145,8 +151,21 @@ class OrderRefundView(View):
         if not selectors.may_see_orders(request.user):
             return HttpResponseRedirect(reverse("wagtailadmin_home"))
         order = get_object_or_404(selectors.orders_visible_to(request.user), pk=pk)
+        amount: int | None = None
+        typed = request.POST.get("amount", "").strip()
         try:
-            services.request_refund(user=request.user, order=order)
+            if typed:
+                # A partial refund: typed in major units, as prices are ("12.50", "500").
+                amount = parse_major_units(typed, order.currency)
+            refunding = amount if amount is not None else services.refundable_amount(order)
+            services.request_refund(
+                user=request.user,
+                order=order,
+                amount=amount,
+                reason=request.POST.get("reason", "").strip(),
+            )
+        except InvalidAmount as not_an_amount:
+            messages.error(request, str(not_an_amount))
         except services.RefundNotAllowed as refusal:
             messages.error(request, str(refusal))
         except stripe.StripeError as problem:
@@ -160,10 +179,10 @@ class OrderRefundView(View):
             messages.success(
                 request,
                 _(
-                    "Refund of %(amount)s requested. The order shows as refunded, and the "
-                    "learner's access ends, once Stripe confirms it."
+                    "Refund of %(amount)s requested. A full refund ends the learner's access "
+                    "once Stripe confirms it; a partial one keeps it."
                 )
-                % {"amount": order.amount_display},
+                % {"amount": format_money(refunding, order.currency)},
             )
         return HttpResponseRedirect(reverse("orders:inspect", args=[order.pk]))
 
@@ -215,6 +234,9 @@ class OrderViewSet(ModelViewSet):
         "workshop_registration",
         "buyer",
         "amount_display",
+        "platform_fee_amount",
+        "creator_share_amount",
+        "amount_refunded",
         "status",
         "created_at",
         "paid_at",

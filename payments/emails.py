@@ -50,6 +50,21 @@ def send_refund_confirmation(*, order_id) -> None:
     ).send()
 
 
+def send_already_owned_refund(*, order_id) -> None:
+    """A second payment for a course the buyer already had: refunded at once, and said so."""
+    order = _order(order_id)
+    item = order.item_page
+    build_email(
+        to=order.buyer.email,
+        subject=f"Refund issued: you already have {order.item_title}",
+        template="already_owned_refunded",
+        context={
+            **_context(order),
+            "item_url": absolute_url(item.url) if item is not None else settings.SITE_URL,
+        },
+    ).send()
+
+
 def send_dispute_alert(*, order_id) -> None:
     """Tell staff (settings.ADMINS) that a buyer disputed a charge with their bank."""
     order = _order(order_id)

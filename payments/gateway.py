@@ -10,6 +10,7 @@ from typing import Any
 
 import stripe
 from django.conf import settings
+from django.db import connections
 
 from workshops.rules import HOLD_MINUTES
 
@@ -18,7 +19,32 @@ from workshops.rules import HOLD_MINUTES
 CHECKOUT_LIFETIME_MINUTES = HOLD_MINUTES
 
 
+class CalledInsideTransaction(RuntimeError):
+    """A Stripe call was attempted while a database transaction of ours was open.
+
+    A transaction open across a network call keeps every row it locked or wrote locked for as
+    long as Stripe takes (seconds, with retries), so other buyers, webhooks and workers queue
+    behind it (DESIGN.md invariant 11). Commit first, call Stripe, then record the result; the
+    idempotency keys make a retry after a crash safe.
+    """
+
+
+def assert_no_open_transaction() -> None:
+    """Refuse to call out while any of our own transactions is open, on any database.
+
+    The atomic blocks a Django test case wraps around each test are not ours and are ignored,
+    so tests see exactly the production rule.
+    """
+    for connection in connections.all(initialized_only=True):
+        ours = [b for b in connection.atomic_blocks if not getattr(b, "_from_testcase", False)]
+        if connection.in_atomic_block and ours:
+            raise CalledInsideTransaction(
+                f"Stripe called inside a transaction on database {connection.alias!r}"
+            )
+
+
 def client() -> stripe.StripeClient:
+    assert_no_open_transaction()
     base_addresses: dict = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else {}
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY,
@@ -73,10 +99,27 @@ def expire_checkout_session(session_id: str) -> stripe.checkout.Session:
     return client().v1.checkout.sessions.expire(session_id)
 
 
-def create_refund(*, order_id: str, payment_intent_id: str) -> stripe.Refund:
+def create_refund(
+    *,
+    order_id: str,
+    payment_intent_id: str,
+    amount: int | None = None,
+    idempotency_key: str | None = None,
+) -> stripe.Refund:
+    """Refund ``amount`` minor units (None: all that is left) of the order's payment.
+
+    ``idempotency_key`` names this one refund (a ledger row); by default the order, which
+    makes "refund all of it" happen once however often it is asked.
+    """
+    params: dict[str, Any] = {
+        "payment_intent": payment_intent_id,
+        "metadata": {"order_id": order_id},
+    }
+    if amount is not None:
+        params["amount"] = amount
     return client().v1.refunds.create(
-        params={"payment_intent": payment_intent_id, "metadata": {"order_id": order_id}},
-        options={"idempotency_key": f"refund-{order_id}"},
+        params=params,  # type: ignore[arg-type]
+        options={"idempotency_key": idempotency_key or f"refund-{order_id}"},
     )
 
 

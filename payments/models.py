@@ -45,6 +45,14 @@ class Order(models.Model):
     # open order.
     amount = models.PositiveIntegerField(help_text=_("In the currency's minor unit."))
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    # The ledger (payments/fees.py): fee + creator share == amount, fixed when checkout starts
+    # at the fee percentage of that moment. Both in the currency's minor unit.
+    platform_fee_amount = models.PositiveIntegerField(default=0)
+    creator_share_amount = models.PositiveIntegerField(default=0)
+    # Sums of the succeeded Refund rows, kept in step by services (minor units): all that was
+    # refunded, and the part of it that came out of the platform's fee.
+    amount_refunded = models.PositiveIntegerField(default=0)
+    platform_fee_refunded = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     # NULL until Stripe assigns one; unique still allows many NULLs.
     stripe_checkout_session_id = models.CharField(max_length=255, unique=True, null=True)  # noqa: DJ001
@@ -60,6 +68,24 @@ class Order(models.Model):
     # Paid after its seat was gone (hold expired and resold, workshop cancelled): refunded by
     # the webhook itself, and the learner was told then, so charge.refunded e-mails nobody.
     refunded_automatically = models.BooleanField(default=False)
+    # A follower code (payments/discounts.py): ``amount`` is what was charged, ``list_amount``
+    # the price before the code and ``discount_amount`` the difference (minor units).
+    discount_code = models.ForeignKey(
+        "payments.DiscountCode",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
+    list_amount = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Price before the discount, in the minor unit.")
+    )
+    discount_amount = models.PositiveIntegerField(
+        default=0, help_text=_("Taken off by the code, in the minor unit.")
+    )
+    # True while this order holds one of its code's counted uses (open or paid); an unpaid end
+    # gives the use back once and sets it False.
+    discount_use_held = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -70,6 +96,18 @@ class Order(models.Model):
                     | models.Q(course__isnull=True, workshop_registration__isnull=False)
                 ),
                 name="order_buys_exactly_one_thing",
+            ),
+            # One open checkout per buyer and thing: concurrent Buy clicks find the same
+            # pending order (and so one Checkout Session) without locking the buyer's row.
+            models.UniqueConstraint(
+                fields=["buyer", "course"],
+                condition=models.Q(status="pending", course__isnull=False),
+                name="one_pending_order_per_buyer_and_course",
+            ),
+            models.UniqueConstraint(
+                fields=["workshop_registration"],
+                condition=models.Q(status="pending", workshop_registration__isnull=False),
+                name="one_pending_order_per_seat",
             ),
         ]
         indexes = [models.Index(fields=["buyer", "status"]), models.Index(fields=["created_at"])]
@@ -91,6 +129,148 @@ class Order(models.Model):
     @property
     def is_workshop_seat(self) -> bool:
         return self.workshop_registration_id is not None
+
+    @property
+    def discount_display(self) -> str:
+        return format_money(self.discount_amount, self.currency)
+
+    @property
+    def list_amount_display(self) -> str:
+        return format_money(self.list_amount or self.amount, self.currency)
+
+    @property
+    def refundable_amount(self) -> int:
+        return max(self.amount - self.amount_refunded, 0)
+
+
+class DiscountCode(models.Model):
+    """A creator's follower code: percent or a fixed amount off one item or all of theirs.
+
+    Our own model rather than Stripe promotion codes: a code belongs to one creator and only
+    applies to that creator's items (Stripe coupons belong to the platform account), its uses
+    are counted in our database in the same transaction as the order (Stripe counts a
+    redemption only once a session completes, so 50 open sessions could all carry a code
+    limited to 10), an abandoned checkout gives its use back when we close the order, and the
+    emulator needs no coupon API. Stripe just charges the discounted amount.
+    """
+
+    class Kind(models.TextChoices):
+        PERCENT = "percent", _("Percent off")
+        AMOUNT = "amount", _("Fixed amount off")
+
+    # Upper case letters, digits and dashes; unique site-wide because /c/NAME/ finds it.
+    name = models.CharField(max_length=40, unique=True)
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="discount_codes"
+    )
+    # The creator's storefront page (no app imports home): the code applies below it only.
+    storefront = models.ForeignKey("wagtailcore.Page", on_delete=models.CASCADE, related_name="+")
+    # One course or workshop page, or None for every item on the storefront.
+    item = models.ForeignKey(
+        "wagtailcore.Page", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    percent_off = models.PositiveSmallIntegerField(null=True, blank=True)
+    # In the minor unit of ``currency``; applies only to items priced in that currency.
+    amount_off = models.PositiveIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    max_uses = models.PositiveIntegerField(null=True, blank=True)
+    # Uses held by open or paid orders; changed only by conditional UPDATEs (discounts.py).
+    uses_taken = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # The database refuses a use over the limit, whatever the Python above it does.
+            models.CheckConstraint(
+                condition=models.Q(max_uses__isnull=True)
+                | models.Q(uses_taken__lte=models.F("max_uses")),
+                name="discount_code_uses_within_limit",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        kind="percent",
+                        percent_off__gte=1,
+                        percent_off__lte=100,
+                        amount_off__isnull=True,
+                    )
+                    | models.Q(
+                        kind="amount", amount_off__gte=1, percent_off__isnull=True, currency__gt=""
+                    )
+                ),
+                name="discount_code_percent_or_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def value_display(self) -> str:
+        if self.kind == self.Kind.PERCENT:
+            return f"{self.percent_off}%"
+        return format_money(self.amount_off or 0, self.currency)
+
+
+class Refund(models.Model):
+    """Money given back on an order: one row per Stripe refund, partial or full.
+
+    Made by staff or the creator from the Orders admin (``requested_by`` set), by the
+    platform itself (a payment for something already owned, a seat gone: ``automatic``), or
+    found in Stripe's events (made in Stripe's dashboard). Stripe is the source of truth:
+    ``charge.refunded`` and ``refund.updated`` reconcile amount and status, in any order.
+    """
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")  # our row, Stripe not answered yet
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        CANCELED = "canceled", _("Canceled")
+
+    class Source(models.TextChoices):
+        STAFF = "staff", _("Staff")
+        CREATOR = "creator", _("Creator")
+        AUTOMATIC = "automatic", _("Automatic")
+        STRIPE = "stripe", _("Stripe dashboard")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refund_rows")
+    amount = models.PositiveIntegerField(help_text=_("In the currency's minor unit."))
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    # What the platform and the creator each gave back (payments/fees.split_refund).
+    platform_fee_refunded = models.PositiveIntegerField(default=0)
+    creator_share_reversed = models.PositiveIntegerField(default=0)
+    reason = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    stripe_refund_id = models.CharField(max_length=255, unique=True, null=True)  # noqa: DJ001
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{format_money(self.amount, self.currency)} of {self.order_id} ({self.status})"
+
+    @property
+    def amount_display(self) -> str:
+        return format_money(self.amount, self.currency)
 
 
 class StripeEvent(models.Model):

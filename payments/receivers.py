@@ -2,7 +2,7 @@
 
 from django.dispatch import receiver
 
-from workshops.signals import paid_registration_cancelled
+from workshops.signals import paid_hold_given_back, paid_registration_cancelled
 
 from . import services
 
@@ -11,3 +11,9 @@ from . import services
 def refund_cancelled_seat(sender, registration_id: int, **kwargs) -> None:
     # Sent after the cancellation committed; the refund is requested once per order.
     services.refund_cancelled_seat_soon(registration_id=registration_id)
+
+
+@receiver(paid_hold_given_back)
+def expire_checkout_of_given_back_seat(sender, registration_id: int, **kwargs) -> None:
+    # Sent after the seat was given back; a worker expires the session (Stripe may be slow).
+    services.expire_checkout_of_seat_soon(registration_id=registration_id)

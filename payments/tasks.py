@@ -32,3 +32,18 @@ def send_dispute_alert(order_id: str) -> None:
 @shared_task(**RETRY)
 def refund_cancelled_seat(registration_id: int) -> None:
     services.refund_cancelled_seat(registration_id=registration_id)
+
+
+@shared_task(**RETRY)
+def refund_automatically(order_id: str) -> None:
+    services.request_automatic_refund(order_id=order_id)
+
+
+@shared_task(**RETRY)
+def send_already_owned_refund(order_id: str) -> None:
+    emails.send_already_owned_refund(order_id=order_id)
+
+
+@shared_task(**RETRY)
+def expire_checkout_of_seat(registration_id: int) -> None:
+    services.expire_checkout_of_seat(registration_id=registration_id)

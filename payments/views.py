@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from courses.models import CoursePage
 from workshops.models import WorkshopPage
 
-from . import gateway, services
+from . import discounts, gateway, services
 from .models import Order
 
 logger = logging.getLogger(__name__)
@@ -29,7 +29,9 @@ def buy_course(request, course_id: int):
     return _checkout(
         request,
         item_page=course,
-        start=lambda: services.start_checkout(buyer=request.user, course=course),
+        start=lambda: services.start_checkout(
+            buyer=request.user, course=course, code=discounts.remembered(request.session)
+        ),
         already_bought=_("You are already enrolled in this course."),
     )
 
@@ -43,7 +45,9 @@ def buy_workshop(request, workshop_id: int):
     return _checkout(
         request,
         item_page=workshop,
-        start=lambda: services.start_workshop_checkout(buyer=request.user, workshop=workshop),
+        start=lambda: services.start_workshop_checkout(
+            buyer=request.user, workshop=workshop, code=discounts.remembered(request.session)
+        ),
         already_bought=_("You already have a seat at this workshop."),
     )
 
@@ -113,6 +117,26 @@ def checkout_cancel(request, order_id):
     messages.info(request, _("Checkout cancelled: you have not been charged."))
     item = order.item_page
     return redirect(item.url if item is not None else "/")
+
+
+@require_GET
+def follow_code(request, name: str):
+    """A creator's short link ``/c/NAME/``: remember the code and show what it is for (the
+    item, or the storefront for a code on all of the creator's items). A code that can't be
+    used says why and leads home; prices then show in full."""
+    looked_up = discounts.check(name=name)
+    code = discounts.find(name)
+    if looked_up.problem is not None or code is None:
+        messages.warning(request, looked_up.problem or "")
+        return redirect("/")
+    discounts.remember(session=request.session, name=code.name)
+    messages.success(
+        request,
+        _("Code “%(name)s” applied: %(value)s off.")
+        % {"name": code.name, "value": code.value_display},
+    )
+    target = (code.item or code.storefront).specific
+    return redirect(target.url or "/")
 
 
 @csrf_exempt

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from wagtail.admin.forms import WagtailAdminPageForm
 
 from accounts.timezones import is_valid_timezone, timezone_names
+from config.price_forms import MajorUnitPriceFormMixin
 
 
 class WallClockDateTimeField(forms.DateTimeField):
@@ -25,13 +26,14 @@ class WallClockDateTimeField(forms.DateTimeField):
         return parsed.replace(tzinfo=None) if parsed is not None else None
 
 
-class WorkshopPageForm(WagtailAdminPageForm):
+class WorkshopPageForm(MajorUnitPriceFormMixin, WagtailAdminPageForm):
     """Reads and shows the start time in the workshop's own zone, not the editor's.
 
     A creator in Lisbon scheduling a workshop "at 18:00 America/New_York" means 18:00 in New
     York. The start time field holds the wall-clock time; ``clean`` attaches the zone chosen
     on the page. A time that does not exist there (clocks go forward) is refused; a time that
-    exists twice (clocks go back) means its first occurrence.
+    exists twice (clocks go back) means its first occurrence. The price is typed in major
+    units and checked against Stripe's minimum (``MajorUnitPriceFormMixin``).
     """
 
     def __init__(self, *args, **kwargs):

@@ -154,6 +154,7 @@ class WorkshopPage(PricedMixin, Page):
 
     def clean(self):
         super().clean()
+        self.clean_price()
         if self.format == WorkshopFormat.IN_PERSON and not self.address:
             raise ValidationError({"address": _("An in-person workshop needs an address.")})
         if self.pk and self.capacity is not None:

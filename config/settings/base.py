@@ -232,6 +232,8 @@ CELERY_TASK_IGNORE_RESULT = True
 
 # How long after payment a creator may refund their own course's order (staff: always).
 CREATOR_REFUND_WINDOW_DAYS = env.int("CREATOR_REFUND_WINDOW_DAYS", default=14)
+# The platform's share of each sale, in percent (payments/fees.py has the rounding rule).
+PLATFORM_FEE_PERCENT = env.str("PLATFORM_FEE_PERCENT", default="10")
 # Who hears about disputes and permanently failed deliveries (comma-separated addresses).
 ADMINS = [("Staff", address) for address in env.list("STAFF_EMAILS", default=[])]
 

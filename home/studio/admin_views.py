@@ -8,6 +8,7 @@ Who sees what: a creator sees their own storefront's figures and rows, staff any
 import csv
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -26,10 +27,13 @@ from wagtail.permission_policies.base import BasePermissionPolicy
 
 from courses.models import CoursePage
 from home.models import Announcement, CreatorApplication, CreatorPage
+from payments import discounts
+from payments import selectors as payment_selectors
 from workshops.models import WorkshopPage
 
 from . import announcements, selectors, services
 from .charts import bar_chart
+from .forms import DiscountCodeForm
 
 # Dashboard and exports
 
@@ -80,6 +84,7 @@ class StudioDashboardView(WagtailAdminTemplateMixin, TemplateView):
             learners_csv=reverse("studio_export_learners") + query,
             orders_csv=reverse("studio_export_orders") + query,
             announce_url=reverse("studio_announce") + query,
+            codes_url=reverse("studio_codes") + query,
             overview=selectors.staff_overview() if self.request.user.is_staff else None,
             applications_url=reverse("creator_applications:index") + "?status=pending",
         )
@@ -199,9 +204,74 @@ class AnnounceView(WagtailAdminTemplateMixin, TemplateView):
         return self.render_to_response(self.get_context_data(), status=400)
 
 
+class CodesView(WagtailAdminTemplateMixin, TemplateView):
+    """The creator's follower codes: make one, switch one off or on, and what each sold."""
+
+    template_name = "studio/codes.html"
+    page_title = gettext_lazy("Follower codes")
+    header_icon = "tag"
+
+    def dispatch(self, request, *args, **kwargs):
+        storefront = chosen_storefront(request)
+        if storefront is None:
+            raise PermissionDenied
+        self.storefront: CreatorPage = storefront
+        # Codes are made by the storefront's own creator; staff look on.
+        self.is_owner = storefront.creator_id == request.user.pk
+        self.form = DiscountCodeForm(
+            request.POST if request.POST.get("action") == "create" else None,
+            items=discounts.items_of(storefront),
+        )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_subtitle(self):
+        return self.storefront.title
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            form=self.form,
+            is_owner=self.is_owner,
+            figures=payment_selectors.code_figures(storefront=self.storefront),
+            site_url=settings.SITE_URL.rstrip("/"),
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if not self.is_owner:
+            raise PermissionDenied
+        action = request.POST.get("action")
+        if action in ("deactivate", "activate"):
+            code_id = request.POST.get("code", "")
+            if code_id.isdigit() and discounts.set_active(
+                creator=request.user, code_id=int(code_id), active=action == "activate"
+            ):
+                messages.success(request, _("The code is updated."))
+            else:
+                messages.error(request, _("That code is not one of yours."))
+            return HttpResponseRedirect(request.get_full_path())
+        if self.form.is_valid():
+            try:
+                code = discounts.create_code(creator=request.user, **self.form.service_kwargs())
+            except (discounts.DiscountCodeError, forms.ValidationError) as problem:
+                self.form.add_error(
+                    None,
+                    problem.messages[0]
+                    if isinstance(problem, forms.ValidationError)
+                    else str(problem),
+                )
+            else:
+                messages.success(
+                    request, _("Code %(name)s is ready to share.") % {"name": code.name}
+                )
+                return HttpResponseRedirect(request.get_full_path())
+        return self.render_to_response(self.get_context_data(), status=400)
+
+
 def studio_urls():
     return [
         path("studio/", StudioDashboardView.as_view(), name="studio_dashboard"),
+        path("studio/codes/", CodesView.as_view(), name="studio_codes"),
         path("studio/announce/", AnnounceView.as_view(), name="studio_announce"),
         path(
             "studio/export/learners.csv",

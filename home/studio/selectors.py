@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, Substr, TruncWeek
 from django.utils import timezone
 
@@ -51,15 +51,22 @@ def pending_applications() -> QuerySet[CreatorApplication]:
 
 @dataclass
 class Money:
-    """Gross, refunds and net of one currency, in minor units."""
+    """Gross, refunds, the platform's fees and the creator's net of one currency, in minor
+    units. Refunds count what was given back (partial refunds too); fees are what the
+    platform kept (its fee less the part refunds gave back); net is the creator's share."""
 
     currency: str
     gross: int = 0
     refunds: int = 0
+    fees: int = 0
 
     @property
     def net(self) -> int:
-        return self.gross - self.refunds
+        return self.gross - self.refunds - self.fees
+
+    @property
+    def fees_display(self) -> str:
+        return format_money(self.fees, self.currency)
 
     @property
     def gross_display(self) -> str:
@@ -134,6 +141,11 @@ class StudioStats:
     totals: list[Money]
 
 
+# Orders that were sold (paid, later refunded or not), and the platform's fee kept on them.
+_SOLD = Q(status__in=[Order.Status.PAID, Order.Status.REFUNDED])
+_FEES_KEPT = Sum(F("platform_fee_amount") - F("platform_fee_refunded"), filter=_SOLD)
+
+
 def week_starts(now: datetime, weeks: int = WEEKS) -> list[date]:
     """The Mondays (UTC) of the last ``weeks`` weeks, the current one last."""
     today = now.astimezone(UTC).date()
@@ -149,7 +161,9 @@ def _money(rows: Iterable[Any]) -> dict[tuple, Money]:
     result: dict[tuple, Money] = {}
     for row in rows:
         key = (row["course_id"], row["currency"])
-        result[key] = Money(row["currency"], row["gross"] or 0, row["refunds"] or 0)
+        result[key] = Money(
+            row["currency"], row["gross"] or 0, row["refunds"] or 0, row["fees"] or 0
+        )
     return result
 
 
@@ -203,11 +217,11 @@ def course_stats(*, storefront: CreatorPage, now: datetime | None = None) -> lis
             Order.objects.filter(course_id__in=courses)
             .values("course_id", "currency")
             .annotate(
-                # Gross: every order that was paid, refunded ones included; refunds: those.
-                gross=Sum(
-                    "amount", filter=Q(status__in=[Order.Status.PAID, Order.Status.REFUNDED])
-                ),
-                refunds=Sum("amount", filter=Q(status=Order.Status.REFUNDED)),
+                # Gross: every order that was paid, refunded ones included; refunds: what
+                # was given back of those (partial refunds too); fees: what the platform kept.
+                gross=Sum("amount", filter=_SOLD),
+                refunds=Sum("amount_refunded", filter=_SOLD),
+                fees=_FEES_KEPT,
             )
             .order_by()
         ).items()
@@ -289,12 +303,13 @@ def workshop_stats(*, storefront: CreatorPage) -> list[WorkshopStats]:
         Order.objects.filter(workshop_registration__workshop_id__in=workshops)
         .values("workshop_registration__workshop_id", "currency")
         .annotate(
-            gross=Sum("amount", filter=Q(status__in=[Order.Status.PAID, Order.Status.REFUNDED])),
-            refunds=Sum("amount", filter=Q(status=Order.Status.REFUNDED)),
+            gross=Sum("amount", filter=_SOLD),
+            refunds=Sum("amount_refunded", filter=_SOLD),
+            fees=_FEES_KEPT,
         )
         .order_by("currency")
     ):
-        money = Money(row["currency"], row["gross"] or 0, row["refunds"] or 0)
+        money = Money(row["currency"], row["gross"] or 0, row["refunds"] or 0, row["fees"] or 0)
         if money.gross:
             workshops[row["workshop_registration__workshop_id"]].revenue.append(money)
     return list(workshops.values())
@@ -312,6 +327,7 @@ def studio_stats(*, storefront: CreatorPage, now: datetime | None = None) -> Stu
         total = totals.setdefault(money.currency, Money(money.currency))
         total.gross += money.gross
         total.refunds += money.refunds
+        total.fees += money.fees
     return StudioStats(
         storefront=storefront,
         weeks=week_starts(now),
@@ -435,16 +451,18 @@ def staff_overview() -> StaffOverview:
             .values("storefront_path", "currency")
             .annotate(
                 gross=Sum("amount"),
-                refunds=Sum("amount", filter=Q(status=Order.Status.REFUNDED)),
+                refunds=Sum("amount_refunded"),
+                fees=_FEES_KEPT,
             )
             .order_by("storefront_path", "currency")
         ):
-            money = Money(row["currency"], row["gross"] or 0, row["refunds"] or 0)
+            money = Money(row["currency"], row["gross"] or 0, row["refunds"] or 0, row["fees"] or 0)
             if row["storefront_path"] in by_path:
                 revenue[row["storefront_path"]].append(money)
             total = totals.setdefault(money.currency, Money(money.currency))
             total.gross += money.gross
             total.refunds += money.refunds
+            total.fees += money.fees
     counts = Enrollment.objects.aggregate(
         enrollments=Count("pk"), learners=Count("learner", distinct=True)
     )

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-# Stripe's lists: https://docs.stripe.com/currencies#zero-decimal (and the three-decimal ones).
-ZERO_DECIMAL = frozenset(
-    [
-        "bif",
-        "clp",
-        "djf",
-        "gnf",
-        "jpy",
-        "kmf",
-        "krw",
-        "mga",
-        "pyg",
-        "rwf",
-        "ugx",
-        "vnd",
-        "vuv",
-        "xaf",
-        "xof",
-        "xpf",
-    ]
-)
-THREE_DECIMAL = frozenset(["bhd", "jod", "kwd", "omr", "tnd"])
+from config import money
+
+# One table for the app and the emulator: decimals and minimum charges per currency.
+ZERO_DECIMAL = frozenset(code.lower() for code in money.ZERO_DECIMAL_CURRENCIES)
+THREE_DECIMAL = frozenset(code.lower() for code in money.THREE_DECIMAL_CURRENCIES)
+MINIMUM_CHARGE = {code.lower(): amount for code, amount in money.MINIMUM_CHARGE.items()}
 
 _SYMBOLS = {
     "usd": "$",
@@ -37,36 +21,10 @@ _SYMBOLS = {
     "nzd": "NZ$",
 }
 
-# Stripe's minimum charge per currency, in minor units (docs.stripe.com/currencies#minimum-and-
-# maximum-charge-amounts). Currencies missing here are not checked.
-MINIMUM_CHARGE = {
-    "usd": 50,
-    "eur": 50,
-    "gbp": 30,
-    "jpy": 50,
-    "cad": 50,
-    "aud": 50,
-    "chf": 50,
-    "nzd": 50,
-    "sgd": 50,
-    "inr": 50,
-    "dkk": 250,
-    "nok": 300,
-    "sek": 300,
-    "pln": 200,
-    "hkd": 400,
-    "mxn": 1000,
-}
-
 
 def decimals(currency: str) -> int:
     """How many digits of the amount come after the decimal point in ``currency``."""
-    currency = currency.lower()
-    if currency in ZERO_DECIMAL:
-        return 0
-    if currency in THREE_DECIMAL:
-        return 3
-    return 2
+    return money.minor_unit_exponent(currency)
 
 
 def format_amount(amount: int, currency: str) -> str:

@@ -57,11 +57,15 @@ class StripeEmulator:
         api_version: str = DEFAULT_API_VERSION,
         sweep_interval: float = 1.0,
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+        latency: float = 0.0,
     ) -> None:
         self.host = _loopback_address(host)
         self.port = port
         self.webhook_secret = webhook_secret or f"whsec_{secrets.token_hex(24)}"
         self._sweep_interval = sweep_interval
+        # Seconds each /v1 request waits before it is answered, as a real network round trip
+        # to Stripe would (benchmarks); 0 answers at once.
+        self.latency = latency
         self._state = EmulatorState(api_version=api_version, publish=self._publish)
         self._dispatcher = WebhookDispatcher(
             url=webhook_url,
@@ -340,6 +344,9 @@ class _Handler(BaseHTTPRequestHandler):
             )
 
     def _api(self, path: str, query: str, body: str) -> None:
+        if self.server.emulator.latency:
+            # Outside the state lock: concurrent requests wait in parallel, as on a network.
+            time.sleep(self.server.emulator.latency)
         response = api.handle(
             self.server.state,
             method=self.command,

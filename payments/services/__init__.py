@@ -20,10 +20,24 @@ order row, re-checks its state and returns quietly when the change already happe
 may arrive in any order and any number of times.
 """
 
-from .checkout import cancel_checkout, refresh_from_stripe, start_checkout, start_workshop_checkout
+from .checkout import (
+    cancel_checkout,
+    expire_checkout_of_seat,
+    expire_checkout_of_seat_soon,
+    refresh_from_stripe,
+    start_checkout,
+    start_workshop_checkout,
+)
 from .common import CheckoutError, CheckoutStart, RefundNotAllowed
 from .fulfilment import flag_dispute, fulfil, revoke_refunded
-from .refunds import may_refund, refund_cancelled_seat, refund_cancelled_seat_soon, request_refund
+from .ledger import record_stripe_refund, refundable_amount
+from .refunds import (
+    may_refund,
+    refund_cancelled_seat,
+    refund_cancelled_seat_soon,
+    request_automatic_refund,
+    request_refund,
+)
 from .webhooks import SESSION_EVENTS, apply_event, handle_webhook_event
 
 __all__ = [
@@ -33,13 +47,18 @@ __all__ = [
     "RefundNotAllowed",
     "apply_event",
     "cancel_checkout",
+    "expire_checkout_of_seat",
+    "expire_checkout_of_seat_soon",
     "flag_dispute",
     "fulfil",
     "handle_webhook_event",
     "may_refund",
+    "record_stripe_refund",
     "refresh_from_stripe",
     "refund_cancelled_seat",
     "refund_cancelled_seat_soon",
+    "refundable_amount",
+    "request_automatic_refund",
     "request_refund",
     "revoke_refunded",
     "start_checkout",

@@ -3,63 +3,65 @@
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+import stripe
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from config.mail import absolute_url
+from config.queueing import enqueue
 from courses import services as course_services
 from courses.models import CoursePage, Enrollment
 from workshops import services as workshop_services
 from workshops.models import Registration, WorkshopPage
 
-from .. import gateway
+from .. import discounts, fees, gateway
 from ..models import Order
 from .common import CheckoutError, CheckoutStart, _locked_order, _now
 from .fulfilment import fulfil
 
 
 def start_checkout(
-    *, buyer: User, course: CoursePage, now: datetime | None = None
+    *, buyer: User, course: CoursePage, code: str = "", now: datetime | None = None
 ) -> CheckoutStart:
     """Where to send a buyer who clicked Buy: Stripe's page for an open order, or the course.
 
-    A double click finds the first click's order (the buyer's row lock serialises them) and
-    reuses its session, so one purchase never makes two Checkout Sessions.
+    Three steps, none holding a lock while Stripe answers (DESIGN.md invariant 11): find or
+    commit the buyer's one pending order, ask Stripe for its session (idempotency key: the
+    order), save the session on the order. A double click finds the same pending order (a
+    partial unique constraint allows one per buyer and course) and Stripe answers its repeated
+    request with the same session, so one purchase never makes two Checkout Sessions.
     """
     now = _now(now)
     if course.is_free:
         raise CheckoutError(_("This course is free: enrol from its page."))
-    with transaction.atomic():
-        User.objects.select_for_update().get(pk=buyer.pk)
-        try:
-            # A payment could not reopen a refunded enrollment: refuse before taking money.
-            course_services.ensure_may_enroll(learner=buyer, course=course)
-        except course_services.EnrollmentError as refusal:
-            raise CheckoutError(str(refusal)) from refusal
-        enrollment = Enrollment.objects.filter(learner=buyer, course=course).first()
-        if enrollment is not None:
-            return CheckoutStart(redirect_url=course.url, order=None)
-        # Reuse an open session only while the buyer still has time to pay on it.
-        open_order = _open_order(
-            Order.objects.filter(buyer=buyer, course=course),
-            live_after=now + timedelta(minutes=5),
-        )
-        if open_order is not None:
-            return CheckoutStart(redirect_url=open_order.stripe_checkout_url, order=open_order)
-        order = _create_order_with_session(
+    try:
+        # A payment could not reopen a refunded enrollment: refuse before taking money.
+        course_services.ensure_may_enroll(learner=buyer, course=course)
+    except course_services.EnrollmentError as refusal:
+        raise CheckoutError(str(refusal)) from refusal
+    enrollment = Enrollment.objects.filter(learner=buyer, course=course).first()
+    if enrollment is not None:
+        return CheckoutStart(redirect_url=course.url, order=None)
+    # Reuse an open session only while the buyer still has time to pay on it.
+    order = _pending_order(
+        Order.objects.filter(buyer=buyer, course=course), live_after=now + timedelta(minutes=5)
+    )
+    if order is None:
+        order = _create_pending_order(
             buyer=buyer,
             item=course,
             item_fields={"course": course},
-            description=f"A course by {course.creator_page.title}",
             expires_at=now + timedelta(minutes=gateway.CHECKOUT_LIFETIME_MINUTES),
+            code=code,
+            now=now,
         )
-    return CheckoutStart(redirect_url=order.stripe_checkout_url, order=order)
+    return CheckoutStart(redirect_url=_session_url(order), order=order)
 
 
 def start_workshop_checkout(
-    *, buyer: User, workshop: WorkshopPage, now: datetime | None = None
+    *, buyer: User, workshop: WorkshopPage, code: str = "", now: datetime | None = None
 ) -> CheckoutStart:
     """Hold a seat for ``buyer`` and send them to Stripe's page to pay for it.
 
@@ -68,94 +70,163 @@ def start_workshop_checkout(
     - otherwise ``hold_seat`` (which also takes the buyer's own waitlist offer, or finds the
       seat a waitlist claim left held) and a new order whose session ends with the hold.
 
-    All in one transaction: a sold-out workshop or a Stripe failure writes nothing and holds
-    no seat. Raises ``CheckoutError`` (fit to show) or ``stripe.StripeError``.
+    The seat and the pending order are committed before Stripe is called; if Stripe fails,
+    the order is deleted and the seat given back. Raises ``CheckoutError`` (fit to show) or
+    ``stripe.StripeError``.
     """
     now = _now(now)
     if workshop.is_free:
         raise CheckoutError(_("This workshop is free: register from its page."))
-    with transaction.atomic():
-        User.objects.select_for_update().get(pk=buyer.pk)
-        seat = Registration.objects.filter(
-            learner=buyer, workshop=workshop, status__in=Registration.HOLDS_SEAT
-        ).first()
-        if seat is not None and seat.status == Registration.Status.CONFIRMED:
-            return CheckoutStart(redirect_url=workshop.url, order=None)
-        if seat is not None:
-            # The session lives exactly as long as the hold: any time left is worth reusing.
-            open_order = _open_order(
-                Order.objects.filter(buyer=buyer, workshop_registration=seat), live_after=now
-            )
-            if open_order is not None:
-                return CheckoutStart(redirect_url=open_order.stripe_checkout_url, order=open_order)
-        try:
-            seat = workshop_services.hold_seat(learner=buyer, workshop=workshop, now=now)
-        except workshop_services.WorkshopError as problem:
-            raise CheckoutError(str(problem)) from problem
-        if seat.status == Registration.Status.CONFIRMED:
-            return CheckoutStart(redirect_url=workshop.url, order=None)
-        # Stripe's minimum session life; a seat held a while ago (a waitlist claim) is held on
-        # for as long, so that the session never outlives the hold.
-        expires_at = now + timedelta(minutes=gateway.CHECKOUT_LIFETIME_MINUTES)
-        if seat.hold_expires_at is not None and seat.hold_expires_at > expires_at:
-            expires_at = seat.hold_expires_at
-        workshop_services.extend_hold(registration_id=seat.pk, until=expires_at)
-        order = _create_order_with_session(
-            buyer=buyer,
-            item=workshop,
-            item_fields={"workshop_registration": seat},
-            description=f"A live workshop by {workshop.creator_page.title}",
-            expires_at=expires_at,
+    seat = Registration.objects.filter(
+        learner=buyer, workshop=workshop, status__in=Registration.HOLDS_SEAT
+    ).first()
+    if seat is not None and seat.status == Registration.Status.CONFIRMED:
+        return CheckoutStart(redirect_url=workshop.url, order=None)
+    if seat is not None:
+        # The session lives exactly as long as the hold: any time left is worth reusing.
+        order = _pending_order(
+            Order.objects.filter(buyer=buyer, workshop_registration=seat), live_after=now
         )
-    return CheckoutStart(redirect_url=order.stripe_checkout_url, order=order)
-
-
-def _open_order(orders, *, live_after: datetime) -> Order | None:
-    """A pending order among ``orders`` whose session is still open after ``live_after``."""
-    return (
-        orders.filter(status=Order.Status.PENDING, checkout_expires_at__gt=live_after)
-        .exclude(stripe_checkout_url="")
-        .first()
+        if order is not None:
+            return CheckoutStart(redirect_url=_session_url(order), order=order)
+    try:
+        seat = workshop_services.hold_seat(learner=buyer, workshop=workshop, now=now)
+    except workshop_services.WorkshopError as problem:
+        raise CheckoutError(str(problem)) from problem
+    if seat.status == Registration.Status.CONFIRMED:
+        return CheckoutStart(redirect_url=workshop.url, order=None)
+    # Stripe's minimum session life; a seat held a while ago (a waitlist claim) is held on
+    # for as long, so that the session never outlives the hold.
+    expires_at = now + timedelta(minutes=gateway.CHECKOUT_LIFETIME_MINUTES)
+    if seat.hold_expires_at is not None and seat.hold_expires_at > expires_at:
+        expires_at = seat.hold_expires_at
+    workshop_services.extend_hold(registration_id=seat.pk, until=expires_at)
+    order = _create_pending_order(
+        buyer=buyer,
+        item=workshop,
+        item_fields={"workshop_registration": seat},
+        expires_at=expires_at,
+        code=code,
+        now=now,
     )
+    # A hold made by this click goes again if Stripe fails; an older one (a waitlist claim)
+    # stays for the buyer's next try.
+    new_hold = seat.created_at == now
+    return CheckoutStart(redirect_url=_session_url(order, discard_new_hold=new_hold), order=order)
 
 
-def _create_order_with_session(
+def _pending_order(orders, *, live_after: datetime) -> Order | None:
+    """The pending order among ``orders`` if its session is still open after ``live_after``.
+
+    One that is about to run out is closed first (its session expired at Stripe, so it can't
+    be paid as well as the new one): a new order may then take its place.
+    """
+    order = orders.filter(status=Order.Status.PENDING).first()
+    if order is None:
+        return None
+    if order.checkout_expires_at is not None and order.checkout_expires_at > live_after:
+        return order
+    _retire_pending_order(order)
+    return None
+
+
+def _retire_pending_order(order: Order) -> None:
+    session_id = order.stripe_checkout_session_id
+    if session_id:
+        session = gateway.retrieve_checkout_session(session_id)
+        if session.status == "complete":
+            raise CheckoutError(
+                _("Your payment is being processed. Please check again in a few minutes.")
+            )
+        if session.status == "open":
+            gateway.expire_checkout_session(session_id)
+    _close(order_id=order.pk, status=Order.Status.EXPIRED)
+
+
+def _create_pending_order(
     *,
     buyer: User,
     item: CoursePage | WorkshopPage,
     item_fields: dict[str, Any],
-    description: str,
     expires_at: datetime,
+    code: str = "",
+    now: datetime | None = None,
 ) -> Order:
-    """The pending order for one item at its current price, and its Checkout Session.
+    """The buyer's pending order for one item at its current price, committed.
 
-    Call inside the caller's transaction on purpose: if Stripe fails, the order (and whatever
-    the caller wrote, such as a held seat) is rolled back and nothing half-written remains.
+    A concurrent click that created it first wins the partial unique constraint; this one
+    then returns that order.
     """
-    order = Order.objects.create(
-        buyer=buyer,
-        item_title=item.title,
-        amount=item.price_amount,
-        currency=item.currency,
-        checkout_expires_at=expires_at,
-        **item_fields,
+    try:
+        with transaction.atomic():
+            # A follower code takes one of its counted uses in this transaction
+            # (discounts.py): if the order is not written, the use is not taken.
+            offer = discounts.take_use(name=code, item=item, now=now) if code else None
+            price = discounts.order_fields(offer, item=item)
+            # The fee is a share of what the buyer pays, after any discount.
+            parts = fees.split(price["amount"], fees.platform_fee_percent())
+            return Order.objects.create(
+                buyer=buyer,
+                item_title=item.title,
+                currency=item.currency,
+                **price,
+                platform_fee_amount=parts.fee,
+                creator_share_amount=parts.creator_share,
+                checkout_expires_at=expires_at,
+                **item_fields,
+            )
+    except IntegrityError:
+        existing = Order.objects.filter(
+            buyer=buyer, status=Order.Status.PENDING, **item_fields
+        ).first()
+        if existing is None:
+            raise
+        return existing
+
+
+def _session_url(order: Order, *, discard_new_hold: bool = False) -> str:
+    """The order's Checkout Session URL, creating the session at Stripe if it has none yet.
+
+    Called outside any transaction. Every caller sends the same parameters under the same
+    idempotency key, so concurrent callers get one session. If Stripe fails before any session
+    is recorded, the order is deleted (and, with ``discard_new_hold``, the seat this click
+    held): nothing half-written stays.
+    """
+    if order.stripe_checkout_url:
+        return order.stripe_checkout_url
+    item = order.item_page
+    assert item is not None and order.checkout_expires_at is not None  # noqa: S101
+    kind = "A live workshop" if order.is_workshop_seat else "A course"
+    try:
+        session = gateway.create_checkout_session(
+            order_id=str(order.pk),
+            item_name=order.item_title,
+            item_description=f"{kind} by {item.creator_page.title}",
+            amount=order.amount,
+            currency=order.currency,
+            customer_email=order.buyer.email,
+            success_url=absolute_url(reverse("payments:checkout_success", args=[order.pk]))
+            + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=absolute_url(reverse("payments:checkout_cancel", args=[order.pk])),
+            expires_at=order.checkout_expires_at,
+        )
+    except stripe.StripeError:
+        _discard_unsent_order(order, discard_new_hold=discard_new_hold)
+        raise
+    Order.objects.filter(pk=order.pk, stripe_checkout_session_id__isnull=True).update(
+        stripe_checkout_session_id=session.id, stripe_checkout_url=session.url or ""
     )
-    session = gateway.create_checkout_session(
-        order_id=str(order.pk),
-        item_name=item.title,
-        item_description=description,
-        amount=order.amount,
-        currency=order.currency,
-        customer_email=buyer.email,
-        success_url=absolute_url(reverse("payments:checkout_success", args=[order.pk]))
-        + "?session_id={CHECKOUT_SESSION_ID}",
-        cancel_url=absolute_url(reverse("payments:checkout_cancel", args=[order.pk])),
-        expires_at=expires_at,
-    )
-    order.stripe_checkout_session_id = session.id
-    order.stripe_checkout_url = session.url or ""
-    order.save(update_fields=["stripe_checkout_session_id", "stripe_checkout_url"])
-    return order
+    order.refresh_from_db(fields=["stripe_checkout_session_id", "stripe_checkout_url"])
+    return order.stripe_checkout_url
+
+
+def _discard_unsent_order(order: Order, *, discard_new_hold: bool) -> None:
+    with transaction.atomic():
+        deleted, _by_model = Order.objects.filter(
+            pk=order.pk, status=Order.Status.PENDING, stripe_checkout_session_id__isnull=True
+        ).delete()
+        if deleted and discard_new_hold and order.workshop_registration_id is not None:
+            workshop_services.discard_new_hold(registration_id=order.workshop_registration_id)
 
 
 def _close(*, order_id: Any, status: Order.Status) -> bool:
@@ -167,6 +238,7 @@ def _close(*, order_id: Any, status: Order.Status) -> bool:
         order.status = status
         order.save(update_fields=["status", "updated_at"])
         _release_seat_of(order)
+        discounts.give_back_use(order=order)
     return True
 
 
@@ -190,31 +262,56 @@ def _release_seat_of(order: Order) -> None:
 
 
 def cancel_checkout(*, order: Order) -> bool:
-    """The buyer came back from Stripe's page with "cancel": close the session and the order.
+    """The buyer came back from Stripe's page with "cancel": close the order and the session.
 
     Returns False when there is a payment after all (the order is paid, or its session is
-    complete and the webhook will say how it ended), True otherwise. The order stays locked
-    while Stripe expires the session, so the ``checkout.session.expired`` event that the expiry
-    sends waits and then finds the order cancelled, not "expired". Raises
-    ``stripe.StripeError`` if Stripe can't be reached; the order then stays as it was.
+    complete and the webhook will say how it ended), True otherwise. Stripe is asked first
+    (is it paid?), then the order is cancelled and committed, then the session expired: no
+    lock is held while Stripe answers. A payment that slips in between still fulfils the
+    cancelled order (``fulfil`` accepts it). Raises ``stripe.StripeError`` if Stripe can't be
+    reached before anything changed; an expiry that fails afterwards is left to Stripe (the
+    session ends by itself within 30 minutes).
     """
-    with transaction.atomic():
-        order_row = _locked_order(order.pk)
-        if order_row is None or order_row.status in (Order.Status.PAID, Order.Status.REFUNDED):
+    current = Order.objects.filter(pk=order.pk).first()
+    if current is None or current.status in (Order.Status.PAID, Order.Status.REFUNDED):
+        return False
+    if current.status != Order.Status.PENDING:
+        return True  # already closed unpaid
+    session_id = current.stripe_checkout_session_id
+    session_open = False
+    if session_id:
+        session = gateway.retrieve_checkout_session(session_id)
+        if session.status == "complete":
             return False
-        if order_row.status != Order.Status.PENDING:
-            return True  # already closed unpaid
-        session_id = order_row.stripe_checkout_session_id
-        if session_id:
-            session = gateway.retrieve_checkout_session(session_id)
-            if session.status == "complete":
-                return False
-            if session.status == "open":
-                gateway.expire_checkout_session(session_id)
-        order_row.status = Order.Status.CANCELLED
-        order_row.save(update_fields=["status", "updated_at"])
-        _release_seat_of(order_row)
+        session_open = session.status == "open"
+    _close(order_id=current.pk, status=Order.Status.CANCELLED)
+    if session_open and session_id:
+        gateway.expire_checkout_session(session_id)
     return True
+
+
+def expire_checkout_of_seat_soon(*, registration_id: int) -> None:
+    """The learner gave back a held seat (workshops' signal, after its commit): on a worker,
+    expire the Checkout Session still open for it."""
+    enqueue("payments.tasks.expire_checkout_of_seat", registration_id)
+
+
+def expire_checkout_of_seat(*, registration_id: int) -> Order | None:
+    """Cancel the pending order of a seat given back, and expire its session at Stripe.
+
+    Otherwise the session stays payable until it runs out, and paying it would charge the
+    buyer only to be refunded (Stripe keeps its fee on a refunded charge). Returns the order
+    (None if the seat has no pending order). If the session was paid meanwhile, the webhook
+    fulfils it as a late payment (refunded, the buyer told). Raises ``stripe.StripeError``
+    (the task retries).
+    """
+    order = Order.objects.filter(
+        workshop_registration_id=registration_id, status=Order.Status.PENDING
+    ).first()
+    if order is None:
+        return None
+    cancel_checkout(order=order)
+    return order
 
 
 def refresh_from_stripe(*, order: Order) -> None:

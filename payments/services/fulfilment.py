@@ -3,7 +3,7 @@ on refund, flag a dispute. Each locks the order, re-checks its state and returns
 the change already happened."""
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import transaction
@@ -13,7 +13,7 @@ from courses.models import Enrollment
 from workshops import services as workshop_services
 from workshops.models import Registration
 
-from .. import gateway
+from .. import discounts
 from ..models import Order
 from .common import _after_commit, _locked_order, _now
 
@@ -33,6 +33,8 @@ def fulfil(*, order_id: Any, payment_intent_id: str | None, now: datetime | None
             return False
         # A payment that lands after the session expired or was cancelled still bought the
         # item: the money was taken, so the buyer gets what they paid for (or it back).
+        if order.status != Order.Status.PENDING:
+            discounts.keep_use_after_late_payment(order=order)
         order.status = Order.Status.PAID
         order.paid_at = _now(now)
         order.stripe_payment_intent_id = payment_intent_id or order.stripe_payment_intent_id
@@ -42,10 +44,20 @@ def fulfil(*, order_id: Any, payment_intent_id: str | None, now: datetime | None
             return True
         assert order.course is not None  # noqa: S101 - a CHECK constraint guarantees it
         try:
-            course_services.enroll(learner=order.buyer, course=order.course, order=order, now=now)
+            enrollment = course_services.enroll(
+                learner=order.buyer, course=order.course, order=order, now=now
+            )
+            owned_already = enrollment.order_id != order.pk
         except course_services.EnrollmentError:
-            # start_checkout refuses this case; if it happens anyway, staff must look at it.
-            logger.error("Order %s was paid but the buyer's enrollment stays refunded", order.pk)
+            owned_already = True  # a refunded enrolment that a payment can't reopen
+        if owned_already:
+            # The buyer owned the course already (another order paid first, such as a card
+            # payment before a slow SEPA one), or their access was refunded: this payment
+            # bought nothing, so it goes back at once, with one e-mail saying why.
+            logger.info("Order %s paid for a course the buyer already had: refunding", order.pk)
+            _refund_automatically(order)
+            _after_commit("send_already_owned_refund", order.pk)
+            return True
         _after_commit("send_payment_confirmation", order.pk)
     return True
 
@@ -53,9 +65,8 @@ def fulfil(*, order_id: Any, payment_intent_id: str | None, now: datetime | None
 def _fulfil_seat(order: Order, *, now: datetime | None) -> None:
     """The paid order's seat becomes confirmed; a payment too late for any seat is refunded.
 
-    Runs in ``fulfil``'s transaction with the order locked. The refund request goes to Stripe
-    inside it: if Stripe fails, nothing is applied, the webhook answers 500 and Stripe's
-    retry tries again (the refund's idempotency key makes a repeat harmless).
+    Runs in ``fulfil``'s transaction with the order locked; the refund itself is asked of
+    Stripe after the commit (``_refund_automatically``).
     """
     registration_id = order.workshop_registration_id
     assert registration_id is not None  # noqa: S101 - the caller checked
@@ -64,10 +75,6 @@ def _fulfil_seat(order: Order, *, now: datetime | None) -> None:
         _after_commit("send_payment_confirmation", order.pk)
         return
     logger.info("Order %s was paid after its seat was gone: refunding it", order.pk)
-    if not order.stripe_payment_intent_id:
-        logger.error("Order %s has no payment intent to refund; staff must refund it", order.pk)
-        return
-    gateway.create_refund(order_id=str(order.pk), payment_intent_id=order.stripe_payment_intent_id)
     # A released hold: workshops sends "sold out, payment refunded". Any other end (the learner
     # gave the held seat back, the workshop was cancelled) gets payments' refund e-mail now.
     told_by_workshops = (
@@ -75,14 +82,25 @@ def _fulfil_seat(order: Order, *, now: datetime | None) -> None:
         == Registration.Status.RELEASED
     )
     workshop_services.mark_refunded(registration_id=registration_id, now=now)
-    order.refund_requested_at = _now(now)
-    order.refunded_automatically = True
-    order.save(update_fields=["refund_requested_at", "refunded_automatically", "updated_at"])
+    _refund_automatically(order)
     if not told_by_workshops:
         _after_commit("send_refund_confirmation", order.pk)
 
 
-def revoke_refunded(*, order_id: Any, now: datetime | None = None) -> bool:
+def _refund_automatically(order: Order) -> None:
+    """Flag a paid order (locked by the caller) as refunded by us, and ask Stripe after commit
+    (``refunds.request_automatic_refund``, on a worker): no Stripe call under the lock.
+
+    The flag tells ``revoke_refunded`` that the buyer was told already.
+    """
+    order.refunded_automatically = True
+    order.save(update_fields=["refunded_automatically", "updated_at"])
+    _after_commit("refund_automatically", order.pk)
+
+
+def revoke_refunded(
+    *, order_id: Any, charge: dict | None = None, now: datetime | None = None
+) -> bool:
     """Stripe refunded the charge: the order is refunded and what it bought ends, once.
 
     A course enrolment is revoked; a seat is marked refunded (a confirmed one is freed and
@@ -95,7 +113,17 @@ def revoke_refunded(*, order_id: Any, now: datetime | None = None) -> bool:
             return False
         order.status = Order.Status.REFUNDED
         order.refunded_at = _now(now)
-        order.save(update_fields=["status", "refunded_at", "updated_at"])
+        if charge is not None:
+            _record_payment_from_charge(order, charge)
+        order.save(
+            update_fields=[
+                "status",
+                "refunded_at",
+                "paid_at",
+                "stripe_payment_intent_id",
+                "updated_at",
+            ]
+        )
         if order.workshop_registration_id is not None:
             workshop_services.mark_refunded(registration_id=order.workshop_registration_id, now=now)
         else:
@@ -105,6 +133,21 @@ def revoke_refunded(*, order_id: Any, now: datetime | None = None) -> bool:
         if not order.refunded_automatically:
             _after_commit("send_refund_confirmation", order.pk)
     return True
+
+
+def _record_payment_from_charge(order: Order, charge: dict) -> None:
+    """A refund that arrives before the payment's own event still records the payment: when it
+    was made and its intent, so that staff can reconcile the order with Stripe."""
+    if order.paid_at is None:
+        created = charge.get("created")
+        order.paid_at = (
+            datetime.fromtimestamp(created, tz=UTC)
+            if isinstance(created, int)
+            else order.refunded_at
+        )
+    payment_intent_id = charge.get("payment_intent")
+    if not order.stripe_payment_intent_id and isinstance(payment_intent_id, str):
+        order.stripe_payment_intent_id = payment_intent_id or None
 
 
 def flag_dispute(*, order_id: Any, now: datetime | None = None) -> bool:

@@ -2,16 +2,16 @@
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from config.queueing import enqueue
 
-from .. import gateway
-from ..models import Order
+from ..models import Order, Refund
+from . import ledger
 from .common import RefundNotAllowed, _now
 
 logger = logging.getLogger(__name__)
@@ -32,27 +32,62 @@ def refund_cancelled_seat(*, registration_id: int, now: datetime | None = None) 
     The learner cancelled before the cutoff, or the creator cancelled the workshop: workshops
     checked that. The seat ends as refunded when ``charge.refunded`` arrives. Returns the order
     (None if the seat has no paid order). Raises ``stripe.StripeError`` (the task retries).
+    Holds no lock while Stripe answers: the refund's idempotency key (the order) makes a
+    concurrent or repeated call refund once.
     """
-    with transaction.atomic():
-        order = (
-            Order.objects.select_for_update()
-            .filter(workshop_registration_id=registration_id, status=Order.Status.PAID)
-            .first()
-        )
-        if order is None:
-            logger.warning("Cancelled paid seat %s has no paid order to refund", registration_id)
-            return None
-        if order.refund_requested_at is not None:
-            return order
-        if not order.stripe_payment_intent_id:
-            logger.error("Order %s has no payment intent to refund; staff must refund it", order.pk)
-            return order
-        gateway.create_refund(
-            order_id=str(order.pk), payment_intent_id=order.stripe_payment_intent_id
-        )
-        order.refund_requested_at = _now(now)
-        order.save(update_fields=["refund_requested_at", "updated_at"])
+    order = Order.objects.filter(
+        workshop_registration_id=registration_id, status=Order.Status.PAID
+    ).first()
+    if order is None:
+        logger.warning("Cancelled paid seat %s has no paid order to refund", registration_id)
+        return None
+    if order.refund_requested_at is not None:
+        return order
+    if not order.stripe_payment_intent_id:
+        logger.error("Order %s has no payment intent to refund; staff must refund it", order.pk)
+        return order
+    _refund_whole_order(order, source=Refund.Source.AUTOMATIC)
+    Order.objects.filter(pk=order.pk, refund_requested_at__isnull=True).update(
+        refund_requested_at=_now(now)
+    )
+    order.refresh_from_db()
     return order
+
+
+def request_automatic_refund(*, order_id: Any, now: datetime | None = None) -> bool:
+    """Ask Stripe for the refund ``_refund_automatically`` decided on, outside any transaction.
+
+    Idempotent twice over: a refund already requested is not asked again, and the request's
+    idempotency key is the order's, so even a repeat after a crash refunds once. Raises
+    ``stripe.StripeError`` (the task retries). Returns whether Stripe was asked now.
+    """
+    order = Order.objects.filter(pk=order_id, refunded_automatically=True).first()
+    if order is None or order.refund_requested_at is not None:
+        return False
+    if not order.stripe_payment_intent_id:
+        logger.error("Order %s has no payment intent to refund; staff must refund it", order.pk)
+        return False
+    _refund_whole_order(order, source=Refund.Source.AUTOMATIC)
+    Order.objects.filter(pk=order.pk, refund_requested_at__isnull=True).update(
+        refund_requested_at=_now(now)
+    )
+    return True
+
+
+def _refund_whole_order(order: Order, *, source: Refund.Source) -> None:
+    """A full refund the platform makes by itself (once per order: the order's key), with its
+    ledger row; a retry reuses the row still waiting for Stripe's answer."""
+    row = Refund.objects.filter(
+        order=order, source=source, amount=order.amount, status=Refund.Status.REQUESTED
+    ).first()
+    if row is None:
+        if ledger.refundable_amount(order) < order.amount:
+            logger.error(
+                "Order %s was partly refunded already; staff must refund the rest", order.pk
+            )
+            return
+        row = ledger.start_refund(order=order, amount=order.amount, source=source)
+    ledger.send_refund(refund=row, idempotency_key=f"refund-{order.pk}")
 
 
 def may_refund(*, user: User, order: Order, now: datetime | None = None) -> str | None:
@@ -73,17 +108,38 @@ def may_refund(*, user: User, order: Order, now: datetime | None = None) -> str 
     return None
 
 
-def request_refund(*, user: User, order: Order, now: datetime | None = None) -> Order:
-    """Ask Stripe to refund ``order``; access ends when ``charge.refunded`` arrives.
+def request_refund(
+    *,
+    user: User,
+    order: Order,
+    amount: int | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Order:
+    """Refund ``amount`` minor units of ``order`` (None: all that is left), as ``user``.
 
-    Raises ``RefundNotAllowed`` (the message says why) or ``stripe.StripeError``.
+    A ledger row is written, Stripe asked, its answer recorded. Access ends only when the
+    whole amount is refunded and ``charge.refunded`` says so; a partial refund keeps it.
+    Asking for "all of it" when nothing is left changes nothing. Raises ``RefundNotAllowed``
+    (the message says why) or ``stripe.StripeError``.
     """
-    reason = may_refund(user=user, order=order, now=now)
-    if reason is not None:
-        raise RefundNotAllowed(reason)
+    refusal = may_refund(user=user, order=order, now=now)
+    if refusal is not None:
+        raise RefundNotAllowed(refusal)
     if not order.stripe_payment_intent_id:
         raise RefundNotAllowed(_("This order has no payment to refund."))
-    gateway.create_refund(order_id=str(order.pk), payment_intent_id=order.stripe_payment_intent_id)
+    remaining = ledger.refundable_amount(order)
+    if amount is None:
+        if remaining == 0:
+            return order
+        amount = remaining
+    source = Refund.Source.STAFF if user.is_staff else Refund.Source.CREATOR
+    row = ledger.start_refund(
+        order=order, amount=amount, source=source, requested_by=user, reason=reason
+    )
+    # The whole order at once keeps the order's key: however often it is asked, one refund.
+    key = f"refund-{order.pk}" if amount == order.amount else None
+    ledger.send_refund(refund=row, idempotency_key=key)
     Order.objects.filter(pk=order.pk, refund_requested_at__isnull=True).update(
         refund_requested_at=_now(now)
     )

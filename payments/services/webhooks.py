@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..models import Order, StripeEvent
+from . import ledger
 from .checkout import _close
 from .common import _order_id_of, _order_of_payment, _record_payment_intent
 from .fulfilment import flag_dispute, fulfil, revoke_refunded
@@ -19,6 +20,9 @@ SESSION_EVENTS = (
     "checkout.session.async_payment_failed",
     "checkout.session.expired",
 )
+
+
+REFUND_EVENTS = ("refund.created", "refund.updated", "refund.failed")
 
 
 def apply_event(event: dict) -> None:
@@ -45,10 +49,14 @@ def apply_event(event: dict) -> None:
             logger.warning("Stripe event %s names no order of ours", event["id"])
             return
         if kind == "charge.refunded":
+            ledger.record_refunds_of_charge(obj, order=order)
             if obj.get("refunded"):  # fully refunded; partial refunds keep access
-                revoke_refunded(order_id=order.pk)
+                revoke_refunded(order_id=order.pk, charge=obj)
         else:
             flag_dispute(order_id=order.pk)
+    # The same refunds charge.refunded lists, one by one, in any order: matched by id.
+    elif kind in REFUND_EVENTS and not ledger.record_stripe_refund(obj):
+        logger.warning("Stripe event %s names no refund of an order of ours", event["id"])
 
 
 def handle_webhook_event(event: dict) -> bool:

@@ -404,7 +404,8 @@ def test_creator_cancels_the_workshop_and_every_paid_seat_is_refunded(
         orders.append(buy_seat_and_get_order(client, workshop))
     for order in orders[:2]:
         pay(stripe_api, deliver, order)
-    # The third never paid: its held seat is cancelled, nothing to refund.
+    # The third never paid: its held seat is cancelled, nothing to refund, and its session
+    # is expired so that it can't be paid for a workshop that won't happen.
 
     with django_capture_on_commit_callbacks(execute=True):
         workshop_services.cancel_workshop(workshop=workshop)
@@ -416,7 +417,8 @@ def test_creator_cancels_the_workshop_and_every_paid_seat_is_refunded(
     for event in stripe_api.events(type="charge.refunded"):
         assert deliver(event).status_code == 200
     statuses = [Order.objects.get(pk=o.pk).status for o in orders]
-    assert statuses == [Order.Status.REFUNDED, Order.Status.REFUNDED, Order.Status.PENDING]
+    assert statuses == [Order.Status.REFUNDED, Order.Status.REFUNDED, Order.Status.CANCELLED]
+    assert stripe_api.get(orders[2].stripe_checkout_session_id)["status"] == "expired"
     assert seats(workshop) == (0, 0, 0)
 
 

@@ -41,6 +41,8 @@ def order(course, buyer, *, status, amount=4900, currency="EUR") -> Order:
         amount=amount,
         currency=currency,
         status=status,
+        # The ledger: a refunded order was refunded in full.
+        amount_refunded=amount if status == Order.Status.REFUNDED else 0,
     )
 
 
@@ -143,6 +145,7 @@ def test_workshop_figures(maya):
             amount=2500,
             currency="EUR",
             status=status,
+            amount_refunded=2500 if status == Order.Status.REFUNDED else 0,
         )
     Order.objects.create(
         buyer=held.learner,
@@ -281,6 +284,7 @@ def _populate(course, learners: int) -> None:
                 amount=4900,
                 currency="EUR",
                 status=Order.Status.REFUNDED if n % 5 == 0 else Order.Status.PAID,
+                amount_refunded=4900 if n % 5 == 0 else 0,
             )
             for n, buyer in enumerate(buyers)
         ]

@@ -91,7 +91,8 @@ def test_a_user_applies_staff_approve_the_creator_publishes_a_course_and_a_learn
     page.get_by_role("link", name="Add child page").click()
     page.get_by_role("link", name="Course", exact=True).click()
     fill_title(page, COURSE)
-    expect(page.get_by_role("spinbutton", name="Price")).to_have_value("0")
+    # The price is typed in major units ("19.00"), in a text field.
+    expect(page.get_by_role("textbox", name="Price")).to_have_value("0")
     publish(page, COURSE)
 
     # Three lessons under it, days 0-2, each with a text block typed into Draftail. The course

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfield
 
+from config.money import to_major_units
 from tests.workshops.factories import a_learner, at, storefront, workshop_page
 from workshops import services
 from workshops.forms import WorkshopPageForm
@@ -38,7 +39,8 @@ def page_form_data(workshop: WorkshopPage, **changes) -> dict:
         "address": workshop.address,
         "join_url": workshop.join_url,
         "capacity": workshop.capacity,
-        "price_amount": workshop.price_amount,
+        # The editor takes the price in major units ("25.00"), as a creator types it.
+        "price_amount": to_major_units(workshop.price_amount, workshop.currency),
         "currency": workshop.currency,
         "recording_url": workshop.recording_url,
         "materials": rich_text(""),

@@ -43,6 +43,7 @@ from .reminders import send_due_reminders
 from .seats import (
     cancel_registration,
     confirm_paid_seat,
+    discard_new_hold,
     extend_hold,
     hold_seat,
     mark_refunded,
@@ -74,6 +75,7 @@ __all__ = [
     "cancellation_deadline",
     "claim_offer",
     "confirm_paid_seat",
+    "discard_new_hold",
     "expire_offers",
     "extend_hold",
     "hold_seat",

@@ -15,7 +15,7 @@ from accounts.models import User
 
 from ..models import Registration, WorkshopPage
 from ..rules import HOLD_MINUTES, cancellation_deadline
-from ..signals import paid_registration_cancelled
+from ..signals import paid_hold_given_back, paid_registration_cancelled
 from .common import (
     SOLD_OUT,
     SoldOut,
@@ -158,6 +158,22 @@ def release_hold(*, registration_id: int, now: datetime | None = None) -> bool:
     return True
 
 
+def discard_new_hold(*, registration_id: int) -> bool:
+    """Undo a hold that ``hold_seat`` just made when its checkout could not start (the payment
+    provider is down): the row goes and its seat is free again, as if never held. Returns
+    whether a held seat was discarded; any other state is left alone."""
+    with transaction.atomic():
+        registration = _locked_registration(registration_id)
+        if registration.status != Registration.Status.HELD:
+            return False
+        registration.delete()
+        _seat_update(
+            inventory_for(registration.workshop).pk, only_if_free=False, held=F("held") - 1
+        )
+        _offer_free_seats_after_commit(registration.workshop_id)
+    return True
+
+
 def release_expired_holds(*, now: datetime | None = None) -> int:
     """The sweeper (a beat job): release every hold whose time ran out."""
     now = _now(now)
@@ -190,6 +206,13 @@ def _cancel(registration_id: int, *, now: datetime, by_creator: bool) -> tuple[R
             # payments listens and refunds; workshops never imports payments (docs/architecture.md).
             transaction.on_commit(
                 lambda: paid_registration_cancelled.send(
+                    sender=Registration, registration_id=registration_id
+                )
+            )
+        elif registration.paid:
+            # payments listens and expires the checkout still open for this seat.
+            transaction.on_commit(
+                lambda: paid_hold_given_back.send(
                     sender=Registration, registration_id=registration_id
                 )
             )

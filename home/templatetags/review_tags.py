@@ -1,0 +1,39 @@
+"""``{% reviews_of page as reviews %}`` for ``reviews/_summary.html``: everything the reviews
+section of a course or workshop page shows this visitor."""
+
+from django import template
+
+from home.reviews import selectors, services
+from home.reviews.forms import ReviewForm
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def reviews_of(context, page):
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    is_creator = user is not None and services.is_creator_of(user=user, page=page)
+    own = selectors.own_review(user=user, page=page) if user is not None else None
+    may_write = None
+    if user is not None and user.is_authenticated and not is_creator:
+        may_write = services.why_not_review(user=user, page=page) is None
+    form = None
+    if may_write:
+        initial = {"rating": own.rating, "body": own.body} if own else None
+        form = ReviewForm(initial=initial)
+    return {
+        "summary": selectors.rating_summary(page),
+        "latest": selectors.latest_reviews(page, include_hidden=is_creator),
+        "own": own,
+        "form": form,
+        "is_creator": is_creator,
+        "is_staff": bool(user is not None and user.is_authenticated and user.is_staff),
+    }
+
+
+@register.simple_tag
+def aggregate_rating(page):
+    """schema.org ``AggregateRating`` of ``page`` (a dict, or None with no reviews), for a
+    page's JSON-LD: ``{% aggregate_rating page as rating %}``."""
+    return selectors.rating_summary(page).as_aggregate_rating()
