@@ -78,6 +78,12 @@ class User(AbstractUser):
         validators=[MaxValueValidator(23)],
         help_text=_("The local hour (0-23) at which each day's lesson e-mail arrives."),
     )
+    # When a mail server permanently refused ``email`` (an SMTP 5xx for this recipient): no
+    # more lesson mail goes to it until the learner fixes or confirms the address. Kept beside
+    # the address it is about (docs/architecture.md: accounts at the base).
+    email_bouncing_since = models.DateTimeField(
+        _("e-mail bouncing since"), null=True, blank=True, editable=False
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []

@@ -1,4 +1,7 @@
+from datetime import datetime
+
 from django.db import transaction
+from django.utils import timezone
 
 from .models import User
 from .signals import learner_schedule_changed
@@ -18,4 +21,24 @@ def update_learner_settings(
     user.save(update_fields=["time_zone", "lesson_send_hour", "first_name", "last_name"])
     if schedule_changed:
         learner_schedule_changed.send(sender=User, learner=user)
+    return user
+
+
+def mark_email_bouncing(*, user_id: int, address: str, now: datetime | None = None) -> bool:
+    """Record that mail to ``address`` was permanently refused, if it is still the user's.
+
+    A no-op when the user changed their address meanwhile or is already marked. Returns
+    whether this call marked it.
+    """
+    return bool(
+        User.objects.filter(
+            pk=user_id, email__iexact=address, email_bouncing_since__isnull=True
+        ).update(email_bouncing_since=now or timezone.now())
+    )
+
+
+def confirm_email_works(*, user: User) -> User:
+    """The learner says their address is right after all: lesson mail resumes."""
+    User.objects.filter(pk=user.pk).update(email_bouncing_since=None)
+    user.email_bouncing_since = None
     return user

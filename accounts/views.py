@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django.views.generic import UpdateView
 
+from . import services
 from .forms import ProfileForm
 from .models import User
 from .services import update_learner_settings
@@ -75,3 +76,12 @@ def admin_login(request):
             return redirect(next_url)
         raise PermissionDenied
     return redirect_to_login(next_url)
+
+
+@require_POST
+@login_required
+def confirm_email_works(request):
+    """The dashboard banner's button: the learner says their bouncing address is right."""
+    services.confirm_email_works(user=request.user)
+    messages.success(request, _("Thanks: your lessons will be sent to your address again."))
+    return redirect("dashboard")

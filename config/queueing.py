@@ -10,6 +10,7 @@ by import-linter, see ``pyproject.toml``). An unknown name fails at once
 ERROR, never turned into a 500 for a request whose work is already saved.
 """
 
+import importlib
 from typing import Any
 
 from django.db import transaction
@@ -20,8 +21,10 @@ from .celery import app
 def _task(task_name: str):
     """The registered task; NotRegistered (a KeyError) for a typo, before anything commits."""
     if task_name not in app.tasks:
-        # A web process imports the apps' tasks.py modules only when asked (autodiscovery).
-        app.loader.import_default_modules()
+        # A web process imports an app's tasks.py only when asked. Import just that module:
+        # Celery's import_default_modules() would run django.setup() again (its Django
+        # fixup), which re-applies LOGGING in the middle of a request.
+        importlib.import_module(task_name.rpartition(".")[0])
     return app.tasks[task_name]
 
 

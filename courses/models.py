@@ -381,8 +381,10 @@ class LessonDelivery(models.Model):
     """The outbox row for one lesson e-mail to one enrolled learner (architecture.md #5).
 
     ``pending`` rows become due at ``due_at``; the dispatcher claims them (``sending``, with a
-    lease) and the send task marks them ``sent``. A lease that expires puts the row up for a
-    new claim.
+    lease and a claim token) and the send task that carries that token marks them ``sent``. A
+    lease that expires puts the row up for a new claim. ``due_at`` is when the lesson is meant
+    to arrive and is never moved by a retry: a retry waits for ``retry_at`` instead, so that
+    rows held up by an outage still go out in due order.
     """
 
     class Status(models.TextChoices):
@@ -401,8 +403,16 @@ class LessonDelivery(models.Model):
     lesson = models.ForeignKey(LessonPage, on_delete=models.CASCADE, related_name="deliveries")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     due_at = models.DateTimeField()
+    # Not claimed again before this (a transient failure's backoff); null when not retrying.
+    retry_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Who owns a ``sending`` row: the claim's token, swapped for the send run's own token when
+    # a send task checks the row out. A task carrying any other token sends nothing.
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    # Every claim, staff retries included (the row's history).
     attempts = models.PositiveSmallIntegerField(default=0)
+    # ``attempts`` when staff last retried the row: the automatic retry budget counts from here.
+    attempts_before_staff_retry = models.PositiveSmallIntegerField(default=0, db_default=0)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
 
@@ -428,6 +438,12 @@ class LessonDelivery(models.Model):
                 fields=["lease_expires_at"],
                 condition=models.Q(status="sending"),
                 name="delivery_lease_idx",
+            ),
+            # Rows waiting out a mail-server outage, released at once when it is back.
+            models.Index(
+                fields=["retry_at"],
+                condition=models.Q(status="pending", retry_at__isnull=False),
+                name="delivery_retry_idx",
             ),
         ]
 

@@ -235,7 +235,10 @@ def complete_lesson(
         if not remaining.exists():
             enrollment.completed_at = now
             enrollment.save(update_fields=["completed_at"])
-            transaction.on_commit(lambda: emails.send_course_completed(enrollment_id=enrollment.pk))
+            # robust: a mail server error after the commit must not make the page a 500.
+            transaction.on_commit(
+                lambda: emails.send_course_completed(enrollment_id=enrollment.pk), robust=True
+            )
     return progress
 
 
@@ -254,7 +257,7 @@ def retry_delivery(*, delivery: LessonDelivery, now: datetime | None = None) -> 
 
     A no-op for any other state, and for a refunded enrolment (its lessons stay cancelled).
     A paused learner's row goes back to ``paused`` so that resuming sends it. ``attempts`` is
-    kept as the row's history.
+    kept as the row's history; the automatic retry budget starts again from here.
     """
     delivery = (
         LessonDelivery.objects.select_for_update().select_related("enrollment").get(pk=delivery.pk)
@@ -271,7 +274,20 @@ def retry_delivery(*, delivery: LessonDelivery, now: datetime | None = None) -> 
         else LessonDelivery.Status.PENDING
     )
     delivery.due_at = _now(now)
+    delivery.retry_at = None
     delivery.last_error = ""
     delivery.lease_expires_at = None
-    delivery.save(update_fields=["status", "due_at", "last_error", "lease_expires_at"])
+    delivery.claim_token = None
+    delivery.attempts_before_staff_retry = delivery.attempts
+    delivery.save(
+        update_fields=[
+            "status",
+            "due_at",
+            "retry_at",
+            "last_error",
+            "lease_expires_at",
+            "claim_token",
+            "attempts_before_staff_retry",
+        ]
+    )
     return delivery

@@ -17,6 +17,10 @@ def dispatch_due_lessons() -> int:
 
 
 @shared_task(ignore_result=True)
-def send_lesson_batch(delivery_ids: list[int]) -> None:
-    """Send claimed lesson e-mails (a chunk of ids from one claim) over one SMTP connection."""
-    dispatch.send_deliveries(delivery_ids=delivery_ids)
+def send_lesson_batch(delivery_ids: list[int], claim_token: str) -> None:
+    """Send claimed lesson e-mails (a chunk of ids from one claim) over one SMTP connection.
+
+    Only rows still ``sending`` under ``claim_token`` are sent: a copy of this task (a broker
+    redelivery) or a task from an expired claim sends nothing.
+    """
+    dispatch.send_deliveries(delivery_ids=delivery_ids, claim_token=claim_token)

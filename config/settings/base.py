@@ -293,6 +293,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# On a lost broker connection the broker re-delivers the worker's unacknowledged tasks; stop
+# the copies still running here rather than let two run at once (see config/celery.py). The
+# lesson send task then records what it sent and hands back the rest (courses/dispatch.py).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_TIME_LIMIT = 300
 # The longest countdown any task uses (a retry backoff) is 1 hour; Redis re-delivers an

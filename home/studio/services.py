@@ -143,7 +143,8 @@ def _send_decision(application: CreatorApplication, template: str, subject: str,
         template=template,
         context={"application": application, "name": application.display_name, **context},
     )
-    transaction.on_commit(message.send)
+    # robust: the decision is committed; a mail server error must not make it a 500.
+    transaction.on_commit(message.send, robust=True)
 
 
 def approve_application(

@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from tests.accounts.factories import UserFactory
@@ -95,3 +96,20 @@ def test_unverified_user_cannot_sign_in(client):
     assert response.status_code == 302
     assert response["Location"] == reverse("account_email_verification_sent")
     assert "_auth_user_id" not in client.session
+
+
+def test_a_bouncing_address_shows_a_banner_and_confirming_clears_it(client):
+    learner: User = UserFactory.create()
+    User.objects.filter(pk=learner.pk).update(email_bouncing_since=timezone.now())
+    client.force_login(learner)
+
+    before = client.get(reverse("dashboard")).content.decode()
+    response = client.post(reverse("confirm_email_works"))
+    after = client.get(reverse("dashboard")).content.decode()
+
+    assert "are being refused by your mail provider" in before
+    assert response.status_code == 302 and response["Location"] == reverse("dashboard")
+    learner.refresh_from_db()
+    assert learner.email_bouncing_since is None
+    assert "are being refused by your mail provider" not in after
+    assert client.get(reverse("confirm_email_works")).status_code == 405

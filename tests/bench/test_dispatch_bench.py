@@ -28,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,9 +118,10 @@ def test_bench_claim_and_enqueue_from_a_million_row_outbox():
 
         # The publishing alone: as many tasks of 50 ids, straight to Redis.
         chunk = list(range(50))
+        claim_token = str(uuid.uuid4())
         started = time.perf_counter()
         for _ in range(queued):
-            tasks.send_lesson_batch.delay(chunk)
+            tasks.send_lesson_batch.delay(chunk, claim_token)
         publish_seconds = time.perf_counter() - started
         purge_queue()
 

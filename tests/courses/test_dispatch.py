@@ -21,11 +21,13 @@ from courses import services, tasks
 from courses.dispatch import (
     LEASE,
     MAX_ATTEMPTS,
+    SEND_LEASE,
     SENT_MARK_GROUP,
     claim_due_deliveries,
     send_deliveries,
 )
 from courses.models import Enrollment, LessonDelivery
+from tests.courses.claims import claim_token_of
 from tests.courses.factories import course, enroll, morning_learner
 from tests.courses.time_limit import TimeLimitAfter
 
@@ -176,8 +178,9 @@ def test_deleted_enrollment_sends_nothing_even_when_already_claimed(
 
     with django_capture_on_commit_callbacks() as callbacks:
         claimed = claim_due_deliveries(now=DAY_0)
+    claim_token = claim_token_of(claimed)
     deleted_after_claim.delete()
-    report = send_deliveries(delivery_ids=claimed)
+    report = send_deliveries(delivery_ids=claimed, claim_token=claim_token)
 
     assert len(claimed) == 1 and len(callbacks) == 1
     assert report.not_sent == claimed and report.sent == []
@@ -192,7 +195,9 @@ def test_pause_after_the_claim_puts_the_row_back_to_paused_and_resume_sends_it(
         claimed = claim_due_deliveries(now=DAY_0)
     services.pause(enrollment=enrollment, now=DAY_0 + timedelta(seconds=5))
 
-    report = send_deliveries(delivery_ids=claimed, now=DAY_0 + timedelta(seconds=10))
+    report = send_deliveries(
+        delivery_ids=claimed, claim_token=claim_token_of(claimed), now=DAY_0 + timedelta(seconds=10)
+    )
 
     assert report.not_sent == claimed and mailoutbox == []
     assert statuses(enrollment) == [Status.PAUSED] * 3
@@ -211,7 +216,9 @@ def test_refund_after_the_claim_sends_nothing(
         claimed = claim_due_deliveries(now=DAY_0)
     services.revoke(enrollment=enrollment, now=DAY_0 + timedelta(seconds=5))
 
-    report = send_deliveries(delivery_ids=claimed, now=DAY_0 + timedelta(seconds=10))
+    report = send_deliveries(
+        delivery_ids=claimed, claim_token=claim_token_of(claimed), now=DAY_0 + timedelta(seconds=10)
+    )
 
     assert report.not_sent == claimed and mailoutbox == []
     assert statuses(enrollment) == [Status.CANCELLED] * 3
@@ -260,12 +267,13 @@ def test_expired_lease_is_claimed_again_and_sent_once(
     # The first claim's send task is lost (its worker died before running it).
     with django_capture_on_commit_callbacks():
         lost = claim_due_deliveries(now=DAY_0)
+    lost_token = claim_token_of(lost)
 
     with django_capture_on_commit_callbacks(execute=True):
         before_expiry = claim_due_deliveries(now=DAY_0 + LEASE - timedelta(seconds=1))
         after_expiry = claim_due_deliveries(now=DAY_0 + LEASE)
     # The lost task turns up after all (redelivered by the broker): it sends nothing.
-    late = send_deliveries(delivery_ids=lost)
+    late = send_deliveries(delivery_ids=lost, claim_token=lost_token)
 
     assert before_expiry == [] and after_expiry == lost
     assert late.not_sent == lost
@@ -278,11 +286,14 @@ def test_running_the_same_send_task_twice_sends_once(
     sourdough, mailoutbox, django_capture_on_commit_callbacks
 ):
     enroll(morning_learner(), sourdough, now=ENROLLED)
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks():
         claimed = claim_due_deliveries(now=DAY_0)
+    claim_token = claim_token_of(claimed)
 
-    tasks.send_lesson_batch.delay(claimed)
-    tasks.send_lesson_batch(claimed)
+    # The task as the claim queued it, then a copy of it (a broker redelivery), twice over.
+    tasks.send_lesson_batch.delay(claimed, claim_token)
+    tasks.send_lesson_batch.delay(claimed, claim_token)
+    tasks.send_lesson_batch(claimed, claim_token)
 
     assert len(mailoutbox) == 1
 
@@ -296,7 +307,9 @@ def test_sent_rows_are_marked_in_groups_of_ten(
         claimed = claim_due_deliveries(now=DAY_0)
 
     with CaptureQueriesContext(connection) as queries:
-        report = send_deliveries(delivery_ids=claimed, now=DAY_0)
+        report = send_deliveries(
+            delivery_ids=claimed, claim_token=claim_token_of(claimed), now=DAY_0
+        )
 
     marks = [
         query["sql"]
@@ -324,19 +337,21 @@ def test_a_time_limit_mid_batch_still_marks_what_went_out(
     monkeypatch.setattr(TimeLimitAfter, "accept", SENT_MARK_GROUP + 2)
 
     with pytest.raises(SoftTimeLimitExceeded):
-        send_deliveries(delivery_ids=claimed, now=DAY_0)
+        send_deliveries(delivery_ids=claimed, claim_token=claim_token_of(claimed), now=DAY_0)
 
     day_0 = LessonDelivery.objects.filter(pk__in=claimed)
     assert day_0.filter(status=Status.SENT).count() == len(mailoutbox) == SENT_MARK_GROUP + 2
-    # The one that did not go out keeps its lease: a later dispatcher run claims it again.
+    # The one that did not go out keeps its (send) lease: a later dispatcher run claims it
+    # again.
     unsent = day_0.get(status=Status.SENDING)
-    assert unsent.lease_expires_at == DAY_0 + LEASE
+    assert unsent.lease_expires_at == DAY_0 + SEND_LEASE
 
 
 def test_a_lease_that_keeps_expiring_fails_the_row_after_the_last_attempt(
-    sourdough, mailoutbox, django_capture_on_commit_callbacks, caplog
+    mailoutbox, django_capture_on_commit_callbacks, caplog
 ):
-    enrollment = enroll(morning_learner(), sourdough, now=ENROLLED)
+    # One lesson: the retry budget spans three days, and later lessons would fall due.
+    enrollment = enroll(morning_learner(), course(lessons=1), now=ENROLLED)
     moment = DAY_0
     with django_capture_on_commit_callbacks():  # every send task is lost
         for _ in range(MAX_ATTEMPTS):
@@ -351,7 +366,7 @@ def test_a_lease_that_keeps_expiring_fails_the_row_after_the_last_attempt(
         MAX_ATTEMPTS,
         None,
     )
-    assert "Gave up after 5 attempts" in day_0.last_error
+    assert f"Gave up after {MAX_ATTEMPTS} attempts" in day_0.last_error
     assert any(record.levelno == logging.ERROR for record in caplog.records)
     assert mailoutbox == []
 

@@ -8,6 +8,7 @@ at the SMTP server; it reaches this test's rows because the test commits them
 (``transaction=True``). Every wait is bounded and the worker is stopped in a ``finally``.
 """
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -51,7 +52,8 @@ def test_real_worker_sends_each_due_lesson_exactly_once_with_its_headers(tmp_pat
             # A send task delivered a second time (as Redis does after a lost ack) sends
             # nothing; then the held-back lesson is released. The worker runs one task at a
             # time in order, so once the released lesson has arrived the repeat has run too.
-            tasks.send_lesson_batch.delay([row.pk for row in due])
+            # (It carries a claim token that owns none of them any more.)
+            tasks.send_lesson_batch.delay([row.pk for row in due], str(uuid.uuid4()))
             LessonDelivery.objects.filter(pk=held_back.pk).update(due_at=now)
             tasks.dispatch_due_lessons.delay()
             wait_for(lambda: sink.count >= len(due) + 1, timeout=DELIVERY_TIMEOUT, what="the 12th")

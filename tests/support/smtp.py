@@ -4,6 +4,7 @@ Only what is outside the machine, the mail provider, is stood in for, and it is 
 the wire: the site's real SMTP backend talks to it through smtplib.
 """
 
+import asyncio
 import email
 import email.policy
 import threading
@@ -22,7 +23,8 @@ class SmtpSink:
 
     ``data_replies``: replies to give, in order, to the next DATA commands instead of accepting
     (e.g. ``"451 4.3.0 Try again later"``); ``always_reply``: a reply to every DATA command;
-    ``refuse_recipients``: a reply to RCPT TO per address (e.g. ``"550 5.1.1 No such user"``).
+    ``refuse_recipients``: a reply to RCPT TO per address (e.g. ``"550 5.1.1 No such user"``);
+    ``data_delay``: seconds to take over each DATA (a slow provider, so a batch lasts a while).
     """
 
     def __init__(
@@ -31,7 +33,9 @@ class SmtpSink:
         data_replies: list[str] | None = None,
         always_reply: str | None = None,
         refuse_recipients: dict[str, str] | None = None,
+        data_delay: float = 0.0,
     ):
+        self.data_delay = data_delay
         self.data_replies = deque(data_replies or [])
         self.always_reply = always_reply
         self.refuse_recipients = refuse_recipients or {}
@@ -61,6 +65,8 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         with self._lock:
             if self.always_reply or self.data_replies:
                 self.refused += 1

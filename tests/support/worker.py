@@ -10,8 +10,10 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import redis
 from django.conf import settings
 from django.db import connection
 
@@ -45,12 +47,83 @@ def purge_queue() -> None:
         celery_app.control.purge(connection=conn)
 
 
+@dataclass
+class RunningWorker:
+    """A worker started by ``celery_worker``: its node name and its main process.
+
+    The worker runs in its own session, so its pool processes share the main process's id as
+    their process group.
+    """
+
+    node: str
+    process: subprocess.Popen
+
+    def pids(self) -> list[int]:
+        """The main process and its pool processes."""
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            # Fields after the command (which may contain spaces) end with ")".
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[2]) == self.process.pid:  # field 5, the process group
+                pids.append(int(entry.name))
+        return pids
+
+    def local_ports(self) -> set[int]:
+        """The local TCP ports of the sockets these processes hold open."""
+        inodes = set()
+        for pid in self.pids():
+            try:
+                fds = list(Path(f"/proc/{pid}/fd").iterdir())
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    target = os.readlink(fd)
+                except OSError:
+                    continue
+                if target.startswith("socket:["):
+                    inodes.add(target[len("socket:[") : -1])
+        ports = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            for line in Path(table).read_text().splitlines()[1:]:
+                columns = line.split()
+                if columns[9] in inodes:
+                    ports.add(int(columns[1].rsplit(":", 1)[1], 16))
+        return ports
+
+    def kill_redis_connections(self) -> int:
+        """``CLIENT KILL`` every Redis connection of this worker (and no one else's)."""
+        ports = self.local_ports()
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        killed = 0
+        try:
+            for entry in client.client_list():
+                if int(entry["addr"].rsplit(":", 1)[1]) in ports:
+                    killed += client.client_kill_filter(_id=entry["id"])
+        finally:
+            client.close()
+        return killed
+
+    def sigkill(self) -> None:
+        """SIGKILL the worker and its pool processes at once, as a power cut would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+
 @contextmanager
-def celery_worker(*, smtp_port: int, log_path: Path, concurrency: int = 1) -> Iterator[str]:
+def celery_worker(
+    *, smtp_port: int, log_path: Path, concurrency: int = 1
+) -> Iterator[RunningWorker]:
     """``celery -A config worker`` in a subprocess on this test's database, Redis and sink.
 
-    Yields the worker's node name once it answers a ping; always stopped on the way out
-    (warm shutdown, then a kill of its own process group if it hangs).
+    Yields the worker once it answers a ping; always stopped on the way out (warm shutdown,
+    then a kill of its own process group if it hangs).
     """
     node = f"dispatch-test-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
     env = {
@@ -81,7 +154,7 @@ def celery_worker(*, smtp_port: int, log_path: Path, concurrency: int = 1) -> It
         "-n",
         node,
     ]
-    with open(log_path, "wb") as log:
+    with open(log_path, "ab") as log:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             command,
             cwd=PROJECT_DIR,
@@ -92,7 +165,7 @@ def celery_worker(*, smtp_port: int, log_path: Path, concurrency: int = 1) -> It
         )
         try:
             _wait_until_ready(process, node, log_path)
-            yield node
+            yield RunningWorker(node=node, process=process)
         finally:
             _stop(process)
 
