@@ -12,6 +12,7 @@ Two kinds of file, two storages on one bucket:
 """
 
 from typing import Any
+from urllib.parse import urlsplit
 
 PUBLIC_CACHE_CONTROL = "public, max-age=31536000, immutable"
 
@@ -62,3 +63,20 @@ def s3_storages(
             },
         },
     }
+
+
+def public_media_origins(
+    *, bucket: str, endpoint_url: str = "", region: str = "", custom_domain: str = ""
+) -> list[str]:
+    """Where public renditions are served from, for the Content-Security-Policy's ``img-src``
+    (the site's strict policy allows images from its own origin only)."""
+    if custom_domain:
+        return [f"https://{custom_domain}"]
+    if endpoint_url:
+        parts = urlsplit(endpoint_url)
+        # Path-style (endpoint/bucket/key) or virtual-hosted (bucket.endpoint/key) addresses.
+        return [f"{parts.scheme}://{parts.netloc}", f"{parts.scheme}://{bucket}.{parts.netloc}"]
+    hosts = [f"{bucket}.s3.amazonaws.com"]
+    if region:
+        hosts.append(f"{bucket}.s3.{region}.amazonaws.com")
+    return [f"https://{host}" for host in hosts]

@@ -11,7 +11,7 @@ from typing import Any
 import environ
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 
-from config.storage import s3_storages
+from config.storage import public_media_origins, s3_storages
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Runtime files of the local setup: the SQLite database, Celery's queue folder, e-mails.
@@ -240,6 +240,13 @@ if AWS_STORAGE_BUCKET_NAME:
     )
     WAGTAILIMAGES_RENDITION_STORAGE = "public_media"
     WAGTAILDOCS_SERVE_METHOD = "redirect"
+    # Pages show renditions from the bucket's own origin.
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] += public_media_origins(
+        bucket=AWS_STORAGE_BUCKET_NAME,
+        endpoint_url=env("AWS_S3_ENDPOINT_URL", default=""),
+        region=env("AWS_S3_REGION_NAME", default=""),
+        custom_domain=env("AWS_S3_CUSTOM_DOMAIN", default=""),
+    )
 
 # Wagtail's page editor posts many fields for long StreamFields.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000

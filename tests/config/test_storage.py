@@ -12,7 +12,7 @@ import pytest
 from django.core.files.base import ContentFile
 from wagtail.documents.models import Document
 
-from config.storage import PUBLIC_CACHE_CONTROL, s3_storages
+from config.storage import PUBLIC_CACHE_CONTROL, public_media_origins, s3_storages
 from tests.config.test_production_settings import PROJECT_DIR
 from tests.courses.factories import course_page, enroll, learner, lesson_page
 from tests.support.s3 import S3Server, http_get, moto_server
@@ -152,3 +152,17 @@ def test_readyz_checks_the_bucket(client, settings, on_s3):
     assert "NoSuchBucket" in response.json()["checks"]["storage"]["detail"] or (
         "404" in response.json()["checks"]["storage"]["detail"]
     )
+
+
+def test_the_content_security_policy_allows_images_from_the_buckets_origin():
+    assert public_media_origins(bucket="media", custom_domain="cdn.example.com") == [
+        "https://cdn.example.com"
+    ]
+    assert public_media_origins(bucket="media", endpoint_url="http://127.0.0.1:9000/") == [
+        "http://127.0.0.1:9000",
+        "http://media.127.0.0.1:9000",
+    ]
+    assert public_media_origins(bucket="media", region="eu-central-1") == [
+        "https://media.s3.amazonaws.com",
+        "https://media.s3.eu-central-1.amazonaws.com",
+    ]
