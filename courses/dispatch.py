@@ -287,7 +287,7 @@ def send_deliveries(
     """Send the lesson e-mails ``delivery_ids`` claimed under ``claim_token``, on one connection.
 
     Idempotent: a row that is no longer ``sending`` under ``claim_token`` (sent, paused,
-    cancelled, checked out by another copy of this task, claimed again) is left alone, so
+    cancelled, taken over by another copy of this task, claimed again) is left alone, so
     running the same task twice sends nothing the second time.
     """
     with _commits_without_flush_wait():
@@ -321,18 +321,18 @@ def _commits_without_flush_wait() -> Iterator[None]:
 
 
 class SendRun:
-    """The rows one send task checked out, owned by its run token, and their lease."""
+    """The rows one send task taken over, owned by its run token, and their lease."""
 
     def __init__(self, *, token: uuid.UUID, deliveries: list[LessonDelivery]) -> None:
         self.token = token
         self.deliveries = deliveries
         self.renewed_at = time.monotonic()
-        # Rows this run may still change: checked out, and not yet retried, failed or handed
+        # Rows this run may still change: taken over, and not yet retried, failed or handed
         # back. Sent rows stay in it until their mark is written.
         self.owned = {delivery.pk for delivery in deliveries}
 
-    def check_out(self, *, delivery_ids: list[int], claim_token: uuid.UUID, now: datetime) -> None:
-        self.deliveries = _check_out(
+    def take_over(self, *, delivery_ids: list[int], claim_token: uuid.UUID, now: datetime) -> None:
+        self.deliveries = _take_over(
             delivery_ids=delivery_ids, claim_token=claim_token, run_token=self.token, now=now
         )
         self.owned = {delivery.pk for delivery in self.deliveries}
@@ -384,12 +384,12 @@ def _send(*, delivery_ids: list[int], claim_token: uuid.UUID, now: datetime | No
     # SMTP_TIMEOUT bounds one conversation, which the send lease must outlast.
     mail = _MailConnection(get_connection(timeout=SMTP_TIMEOUT))
     sent_marks = SentMarks(report=report, run=run)
-    # Rows checked out and not handled yet: handed back unspent if the run stops early.
+    # Rows taken over and not handled yet: handed back unspent if the run stops early.
     untried: list[int] = []
     try:
-        # A cancellation during the check-out takes effect after it: the rows are handed back.
+        # A cancellation during the take-over takes effect after it: the rows are handed back.
         with cancellation_deferred():
-            run.check_out(delivery_ids=delivery_ids, claim_token=claim_token, now=_now(now))
+            run.take_over(delivery_ids=delivery_ids, claim_token=claim_token, now=_now(now))
             checked_out = {delivery.pk for delivery in run.deliveries}
             report.not_sent.extend(pk for pk in delivery_ids if pk not in checked_out)
             untried = [delivery.pk for delivery in run.deliveries]
@@ -544,7 +544,7 @@ def _server_still_talking(error: OSError) -> bool:
     return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code != 421
 
 
-def _check_out(
+def _take_over(
     *, delivery_ids: list[int], claim_token: uuid.UUID, run_token: uuid.UUID, now: datetime
 ) -> list[LessonDelivery]:
     """Take the rows still ``sending`` under ``claim_token`` for this run, and re-check each.

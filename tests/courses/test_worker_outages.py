@@ -122,7 +122,7 @@ def test_a_sigkilled_worker_loses_nothing_and_its_batches_come_back_within_the_s
     ids = message_ids(sink)
     duplicates = sink.count - len(ids)
     assert arrived_at_kill < LESSONS and leases  # killed mid-batch, with rows in hand
-    # The rows the killed worker had checked out are back within the send lease of the kill;
+    # The rows the killed worker had taken over are back within the send lease of the kill;
     # the only others still ``sending`` belong to a send task that was still queued in Redis
     # (claim lease), which the restarted worker ran.
     checked_out = [lease for lease in leases if lease <= killed_at + SEND_LEASE]
