@@ -41,10 +41,10 @@ def test_staff_see_a_live_worker_and_beats_last_run(client, tmp_path):
     assert silent.status_code == 200
     assert "No worker answered" in silent.content.decode()
 
-    with celery_worker(smtp_port=free_port(), log_path=tmp_path / "worker.log") as node:
+    with celery_worker(smtp_port=free_port(), log_path=tmp_path / "worker.log") as worker:
         page = client.get(STATUS).content.decode()
 
-    assert node in page
+    assert worker.node in page
     assert "pong" in page
     assert "No worker answered" not in page
     assert "courses.tasks.dispatch_due_lessons" in page
