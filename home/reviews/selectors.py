@@ -32,6 +32,26 @@ class RatingSummary:
         }
 
 
+def _one_decimal(average: float | None) -> Decimal | None:
+    if average is None:
+        return None
+    return Decimal(str(average)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def rating_summaries(page_ids: list[int]) -> dict[int, RatingSummary]:
+    """The rating summary of each of ``page_ids`` that has visible reviews, in one query (for a
+    listing's cards)."""
+    rows = (
+        Review.objects.filter(page_id__in=page_ids, status=Review.Status.VISIBLE)
+        .values("page_id")
+        .annotate(average=Avg("rating"), count=Count("pk"))
+    )
+    return {
+        row["page_id"]: RatingSummary(average=_one_decimal(row["average"]), count=row["count"])
+        for row in rows
+    }
+
+
 def rating_summary(page: Page) -> RatingSummary:
     """Average and count of ``page``'s visible reviews, in one query.
 
@@ -41,10 +61,7 @@ def rating_summary(page: Page) -> RatingSummary:
     figures = Review.objects.filter(page_id=page.pk, status=Review.Status.VISIBLE).aggregate(
         average=Avg("rating"), count=Count("pk")
     )
-    average = figures["average"]
-    if average is not None:
-        average = Decimal(str(average)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    return RatingSummary(average=average, count=figures["count"])
+    return RatingSummary(average=_one_decimal(figures["average"]), count=figures["count"])
 
 
 def latest_reviews(page: Page, *, include_hidden: bool = False) -> QuerySet[Review]:

@@ -13,7 +13,7 @@ from courses import services as course_services
 from courses.models import CoursePage
 from home.models import Review
 from home.reviews import selectors, services
-from tests.courses.factories import course_page, enroll, learner
+from tests.courses.factories import catalog_page, course_page, enroll, learner
 from tests.home.factories import creator_page
 from tests.payments.factories import user
 from tests.studio.factories import staff_user
@@ -230,3 +230,15 @@ def test_a_new_review_and_a_hidden_one_show_on_the_cached_public_page_at_once(ma
     assert "No reviews yet." not in html
     services.set_hidden(user=maya, review=review, hidden=True)
     assert "Proofing explained" not in anonymous.get(course.url).content.decode()
+
+
+def test_listing_cards_show_each_items_rating(course):
+    catalog = catalog_page()
+    _reviewed_course(course, [5, 4])
+    unrated = course_page(title="Knife skills", lessons=1)
+
+    html = Client().get(catalog.url).content.decode()
+
+    assert "4.5 (2 reviews)" in html
+    assert html.count("offer-card__rating") == 1  # the unrated course shows none
+    assert unrated.title in html
