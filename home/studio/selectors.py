@@ -21,7 +21,7 @@ from config.mail import absolute_url
 from config.money import format_money, minor_unit_exponent
 from courses.models import CoursePage, Enrollment, LessonDelivery, LessonPage, LessonProgress
 from home.models import CreatorApplication, CreatorPage
-from payments.models import Order
+from payments.models import DiscountCode, Order
 from payments.selectors import sold_below
 from workshops.models import Registration, SeatInventory, WaitlistEntry, WorkshopPage
 
@@ -482,13 +482,41 @@ class ShareLink:
     title: str
     kind: str
     url: str
+    # (code name, the link that applies it) for each of the creator's usable codes here.
+    with_codes: tuple[tuple[str, str], ...] = ()
 
 
-def share_links(*, storefront: CreatorPage) -> list[ShareLink]:
+def _usable_codes(storefront: CreatorPage, now) -> list[DiscountCode]:
+    return [
+        code
+        for code in DiscountCode.objects.filter(creator_id=storefront.creator_id, active=True)
+        if (code.expires_at is None or code.expires_at > now)
+        and (code.max_uses is None or code.uses_taken < code.max_uses)
+    ]
+
+
+def share_links(*, storefront: CreatorPage, now=None) -> list[ShareLink]:
     """The public address of the storefront and of each of its live courses and workshops,
-    for the studio's share panel (a creator pastes them into a profile or a post)."""
-    links = [ShareLink(storefront.title, gettext("Storefront"), absolute_url(storefront.url))]
+    for the studio's share panel (a creator pastes them into a profile or a post), each also
+    with every follower code of the creator's that applies to it (``?code=NAME``)."""
+    codes = _usable_codes(storefront, now or timezone.now()) if storefront.creator_id else []
+
+    def link(page, kind: str) -> ShareLink:
+        url = absolute_url(page.url or "/")
+        applying = [
+            code
+            for code in codes
+            if code.item_id is None or (page.pk != storefront.pk and code.item_id == page.pk)
+        ]
+        return ShareLink(
+            page.title,
+            kind,
+            url,
+            tuple((code.name, f"{url}?code={code.name}") for code in applying),
+        )
+
+    links = [link(storefront, gettext("Storefront"))]
     for page in storefront.get_children().live().public().specific().order_by("title"):
         kind = gettext("Workshop") if isinstance(page, WorkshopPage) else gettext("Course")
-        links.append(ShareLink(page.title, kind, absolute_url(page.url or "/")))
+        links.append(link(page, kind))
     return links

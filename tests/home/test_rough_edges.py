@@ -4,9 +4,11 @@ phone's menu button and buy bar, one card everywhere."""
 import pytest
 from django.urls import reverse
 
+from payments.models import DiscountCode
 from tests.accounts.factories import UserFactory
 from tests.courses.factories import catalog_page, course_page
 from tests.home.factories import creator_page
+from tests.payments.discount_factories import percent_code
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +165,26 @@ def test_seed_demo_provisions_its_creators_as_approval_does_with_drawn_images():
     assert storefront.avatar.collection.name.startswith("Maya Okafor images")
     assert all(page.cover_image_id for page in CoursePage.objects.all())
     assert all(page.cover_image_id for page in WorkshopPage.objects.all())
+
+
+def test_the_share_panel_gives_each_page_its_link_with_each_usable_code(client):
+    creator = UserFactory()
+    maya = creator_page(title="Maya Okafor", slug="maya", creator=creator)
+    bread = course_page(
+        creator=maya, title="Weekday sourdough", slug="weekday-sourdough", price_amount=4900
+    )
+    course_page(creator=maya, title="Knife skills", slug="knife-skills", price_amount=2900)
+    percent_code(creator=creator, name="FOLLOWERS")
+    percent_code(creator=creator, name="BREADONLY", item=bread)
+    percent_code(creator=creator, name="USEDUP", max_uses=1)
+    DiscountCode.objects.filter(name="USEDUP").update(uses_taken=1)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    html = client.get(reverse("studio_dashboard") + f"?creator={maya.pk}").content.decode()
+
+    assert 'value="http://testserver/maya/?code=FOLLOWERS"' in html
+    assert 'value="http://testserver/maya/weekday-sourdough/?code=BREADONLY"' in html
+    assert 'value="http://testserver/maya/knife-skills/?code=FOLLOWERS"' in html
+    assert "knife-skills/?code=BREADONLY" not in html
+    assert "maya/?code=BREADONLY" not in html
+    assert "USEDUP" not in html.split('id="share-heading"')[1]

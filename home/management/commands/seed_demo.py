@@ -401,8 +401,17 @@ STANDARD_PAGES = [
 class Command(BaseCommand):
     help = "Create demo users and pages (safe to run again)."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--no-images",
+            action="store_true",
+            help="Skip the drawn portraits, banners and covers (e.g. before the media storage "
+            "runs, as the production drill's release step does).",
+        )
+
     @transaction.atomic
     def handle(self, *args, **options):
+        self.with_images = not options["no_images"]
         # Each storefront's own image collection, where its demo pictures go.
         self.image_collections: dict[int, Collection] = {}
         home = self.home_page()
@@ -477,7 +486,7 @@ class Command(BaseCommand):
         )
         storefront = space.storefront
         self.image_collections[storefront.pk] = space.image_collection
-        if storefront.avatar_id is None or storefront.banner_id is None:
+        if self.with_images and (storefront.avatar_id is None or storefront.banner_id is None):
             initials = "".join(word[0] for word in page_spec["title"].split()[:2])
             storefront.avatar = demo_image(
                 title=f"{page_spec['title']}: portrait",
@@ -497,7 +506,7 @@ class Command(BaseCommand):
     def with_cover(self, page: Page, title: str) -> None:
         """A drawn 16:9 cover in its creator's image collection, the first time only."""
         page = page.specific
-        if page.cover_image_id is not None:
+        if not self.with_images or page.cover_image_id is not None:
             return
         owner = page.get_parent().specific
         collection = Collection.objects.filter(
