@@ -123,6 +123,14 @@ def send_batch(
         item_url = absolute_url(item.url or "/") if item is not None else ""
         sent = []
         for row in rows:
+            if row.recipient.email_bouncing_since is not None:
+                # The mail server refused this address for good: no more mail goes there until
+                # the learner fixes or confirms it (the dashboard asks them to).
+                AnnouncementRecipient.objects.filter(pk=row.pk).update(
+                    status=AnnouncementRecipient.Status.FAILED,
+                    error=_("Not sent: the address bounced."),
+                )
+                continue
             try:
                 message = build_email(
                     to=row.recipient.email,

@@ -8,6 +8,7 @@ from django.core import mail
 from django.db import connection
 from django.test import Client
 
+from accounts.models import User
 from courses import services as course_services
 from courses.models import Enrollment
 from home import tasks
@@ -141,3 +142,18 @@ def test_two_workers_at_once_send_each_message_once():
 
     assert recipients() == sorted(f"w{n}@example.com" for n in range(30))
     assert Announcement.objects.get().sent == 30
+
+
+def test_a_bouncing_address_gets_no_announcement(maya, course, django_capture_on_commit_callbacks):
+    User.objects.filter(email="l0@example.com").update(email_bouncing_since=NOW)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        announcement = announcements.announce(
+            author=maya[0], course=course, subject="Oven news", body="Preheat.", now=NOW
+        )
+
+    assert recipients() == ["l1@example.com"]
+    bounced = AnnouncementRecipient.objects.get(recipient__email="l0@example.com")
+    assert (bounced.status, bounced.error) == ("failed", "Not sent: the address bounced.")
+    announcement.refresh_from_db()
+    assert announcement.sent == 1
