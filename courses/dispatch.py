@@ -321,7 +321,7 @@ def _commits_without_flush_wait() -> Iterator[None]:
 
 
 class SendRun:
-    """The rows one send task taken over, owned by its run token, and their lease."""
+    """The rows one send task took over, owned by its run token, and their lease."""
 
     def __init__(self, *, token: uuid.UUID, deliveries: list[LessonDelivery]) -> None:
         self.token = token
