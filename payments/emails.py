@@ -24,19 +24,21 @@ def _context(order: Order) -> dict:
     }
 
 
+def _item_url(order) -> str:
+    """Where the bought course or workshop is, or the site when its page is gone."""
+    item = order.item_page
+    return absolute_url(item.url) if item is not None else settings.SITE_URL
+
+
 def send_payment_confirmation(*, order_id) -> None:
     """The receipt. For a workshop seat it only says what was paid: the seat itself, with the
     time and the calendar invite, is in workshops' "You're registered" e-mail."""
     order = _order(order_id)
-    item = order.item_page
     build_email(
         to=order.buyer.email,
         subject=f"Payment received: {order.item_title}",
         template="payment_confirmation",
-        context={
-            **_context(order),
-            "item_url": absolute_url(item.url) if item is not None else settings.SITE_URL,
-        },
+        context={**_context(order), "item_url": _item_url(order)},
     ).send()
 
 
@@ -53,15 +55,11 @@ def send_refund_confirmation(*, order_id) -> None:
 def send_already_owned_refund(*, order_id) -> None:
     """A second payment for a course the buyer already had: refunded at once, and said so."""
     order = _order(order_id)
-    item = order.item_page
     build_email(
         to=order.buyer.email,
         subject=f"Refund issued: you already have {order.item_title}",
         template="already_owned_refunded",
-        context={
-            **_context(order),
-            "item_url": absolute_url(item.url) if item is not None else settings.SITE_URL,
-        },
+        context={**_context(order), "item_url": _item_url(order)},
     ).send()
 
 

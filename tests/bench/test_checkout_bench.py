@@ -22,13 +22,14 @@ from collections.abc import Callable
 from functools import partial
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from accounts.models import User
 from payments import gateway, services
 from payments.emulator import StripeEmulator
 from payments.models import Order
 from tests.payments.factories import paid_course
+from tests.support.bench import free_connections, percentile
 from tests.support.threads import LockstepThreads
 from tests.workshops.factories import a_learner, paid_workshop
 from workshops.models import Registration, SeatInventory
@@ -40,23 +41,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 BUYERS = 50
 ROUNDS = 2
 STRIPE_LATENCY_SECONDS = 0.1
-CONNECTION_MARGIN = 10
-
-
-def free_connections() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT current_setting('max_connections')::int"
-            " - current_setting('superuser_reserved_connections')::int"
-            " - (SELECT count(*) FROM pg_stat_activity)"
-        )
-        [free] = cursor.fetchone()
-    return int(free) - CONNECTION_MARGIN
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def locked_like_before(start: Callable[[], object], buyer: User) -> object:

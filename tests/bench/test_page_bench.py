@@ -16,11 +16,9 @@ request misses the page cache, renders and stores). Signed-in pages are never ca
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +31,8 @@ from django.test import Client
 from courses.models import LessonPage
 from tests.bench.conftest import record
 from tests.courses.factories import catalog_page, course_page, enroll, learner
+from tests.support.network import accepts_connections, free_port
+from tests.support.waiting import wait_for
 from tests.workshops.factories import index_page, storefront, workshop_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -50,12 +50,6 @@ request = function()
   return wrk.format(nil, wrk.path .. "?cold=" .. counter .. "-" .. math.random(1, 1e9))
 end
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -85,15 +79,14 @@ def gunicorn(transactional_db, tmp_path) -> Iterator[str]:
         command, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"gunicorn did not start; see {log.name}")
-                time.sleep(0.2)
+        wait_for(
+            lambda: process.poll() is not None or accepts_connections(port),
+            timeout=60,
+            what=f"gunicorn to start; see {log.name}",
+            poll=0.2,
+        )
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited; see {log.name}")
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()

@@ -12,8 +12,8 @@ import time
 from functools import partial
 
 import pytest
-from django.db import connection
 
+from tests.support.bench import free_connections, percentile
 from tests.support.threads import LockstepThreads
 from tests.workshops.factories import a_learner, paid_workshop
 from workshops import services
@@ -25,25 +25,8 @@ SEATS = 10
 LEVELS = (25, 50, 100)
 ROUNDS = 5
 # Connections left for everything else on the server (other test runs, psql, this thread).
-CONNECTION_MARGIN = 10
 HEADER_FORMAT = "{:>12} {:>6} {:>6} {:>8} {:>8} {:>7} {:>7} {:>7} {:>18} {:>8} {:>6}"
 LINE_FORMAT = "{:>12} {:>6} {:>6} {:>8.0f} {:>8.1f} {:>7.1f} {:>7.1f} {:>7.1f} {:>18} {:>8} {:>6}"
-
-
-def free_connections() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT current_setting('max_connections')::int"
-            " - current_setting('superuser_reserved_connections')::int"
-            " - (SELECT count(*) FROM pg_stat_activity)"
-        )
-        [free] = cursor.fetchone()
-    return int(free) - CONNECTION_MARGIN
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def test_seat_checkout_under_contention():
