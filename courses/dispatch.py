@@ -53,7 +53,6 @@ transactions) serialises the claims instead.
 """
 
 import logging
-import smtplib
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -62,7 +61,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
-from django.conf import settings
 from django.core.mail import BadHeaderError, get_connection
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
@@ -70,6 +68,19 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from config.celery import cancellation_deferred
+from config.mail_delivery import (
+    ERROR_MAX_LENGTH,
+    LEASE_RENEW_INTERVAL,
+    MAX_ATTEMPTS,
+    SEND_LEASE,
+    SMTP_TIMEOUT,
+    close_quietly,
+    describe,
+    is_permanent_error,
+    is_refused_recipient,
+    retry_delay,
+    server_still_talking,
+)
 from config.queueing import enqueue_on_commit
 
 from .emails import LessonEmailParts, build_lesson_email
@@ -94,49 +105,12 @@ SENT_MARK_GROUP = 10
 # How long a claimed row waits for its send task to start: longer than a task may wait in the
 # queue. The send step replaces it with the short SEND_LEASE when it checks the rows out.
 LEASE = timedelta(minutes=15)
-# How long checked-out rows stay with a send run that stops renewing (a killed worker).
-SEND_LEASE = timedelta(minutes=2)
-# The send run renews SEND_LEASE before a message once this many seconds have passed.
-LEASE_RENEW_INTERVAL = 15.0
-# Seconds the send step's SMTP connection waits for any one reply (see the module docstring).
-SMTP_TIMEOUT = 20
-RETRY_BASE_DELAY = timedelta(minutes=1)
-# Transient failures are retried for at least this long (Stripe retries webhooks for 3 days).
-RETRY_WINDOW = timedelta(hours=72)
-# The longest error text kept on a row.
-ERROR_MAX_LENGTH = 2000
 
 Status = LessonDelivery.Status
 
 
 def _now(now: datetime | None) -> datetime:
     return now if now is not None else timezone.now()
-
-
-def retry_delay(*, attempts: int) -> timedelta:
-    """Exponential backoff after the ``attempts``-th try: 1, 2, 4, 8 minutes...
-
-    Capped at a quarter of the broker's longest countdown. The retry is a row the dispatcher
-    scans, not a task countdown, but keeping under it means nothing here ever waits longer than
-    the rest of the system is built for (and a mail server that comes back is tried again
-    within 15 minutes).
-    """
-    cap = timedelta(seconds=settings.CELERY_MAX_COUNTDOWN_SECONDS // 4)
-    return min(RETRY_BASE_DELAY * 2 ** min(max(attempts - 1, 0), 30), cap)
-
-
-def _attempts_to_cover(window: timedelta) -> int:
-    """The smallest number of tries whose backoff between them adds up to ``window``."""
-    attempts, waited = 1, timedelta()
-    while waited < window:
-        waited += retry_delay(attempts=attempts)
-        attempts += 1
-    return attempts
-
-
-# Tries per row (staff's retry starts a new count): transient failures retry until this many,
-# then fail. Computed at import from the settings, so that it always covers RETRY_WINDOW.
-MAX_ATTEMPTS = _attempts_to_cover(RETRY_WINDOW)
 
 
 def attempts_used(delivery: LessonDelivery) -> int:
@@ -431,7 +405,7 @@ def _send(*, delivery_ids: list[int], claim_token: uuid.UUID, now: datetime | No
                 handed,
             )
         if mail.is_open:
-            _close_quietly(mail.backend)
+            close_quietly(mail.backend)
         logger.info(
             "Send run %s (claim %s): %s sent, %s retrying, %s failed, %s handed back",
             run.token,
@@ -475,33 +449,33 @@ def _send_one(
         # A header it can't carry (a line break in a title that predates validation): this
         # e-mail can never be built, so it fails at once, with the reason, never retried.
         logger.warning("Lesson e-mail %s cannot be built: %s", delivery.pk, error)
-        _fail(delivery, error=_describe(error), report=report, run=run)
+        _fail(delivery, error=describe(error), report=report, run=run)
         return None
     except Exception as error:
         # A broken lesson (say, an image file gone missing) must not stop the batch;
         # it retries in case an editor fixes it, and then fails where staff see it.
         logger.exception("Could not build the lesson e-mail of delivery %s", delivery.pk)
-        _retry_or_fail(delivery, error=_describe(error), now=now, report=report, run=run)
+        _retry_or_fail(delivery, error=describe(error), now=now, report=report, run=run)
         return None
     if not mail.is_open:
         try:
             mail.backend.open()
             mail.is_open = True
         except OSError as error:  # smtplib's errors are OSErrors too
-            unreachable = f"Could not connect to the mail server: {_describe(error)}"
+            unreachable = f"Could not connect to the mail server: {describe(error)}"
             logger.warning("Lesson e-mails wait for a retry: %s", unreachable)
             retry_at = _retry_or_fail(delivery, error=unreachable, now=now, report=report, run=run)
             return unreachable, retry_at
     try:
         sent = mail.backend.send_messages([message])
     except OSError as error:
-        if not _server_still_talking(error):
+        if not server_still_talking(error):
             # Dropped, timed out, or a 421: the next message opens a new connection.
-            _close_quietly(mail.backend)
+            close_quietly(mail.backend)
             mail.is_open = False
         if is_permanent_error(error):
-            _fail(delivery, error=_describe(error), report=report, run=run)
-            if isinstance(error, smtplib.SMTPRecipientsRefused):
+            _fail(delivery, error=describe(error), report=report, run=run)
+            if is_refused_recipient(error):
                 # The address itself is refused: stop mailing it (accounts keeps the state).
                 learner = delivery.enrollment.learner
                 if account_services.mark_email_bouncing(
@@ -509,7 +483,7 @@ def _send_one(
                 ):
                     logger.warning("Lesson e-mails to learner %s stop: address bounces", learner.pk)
         else:
-            _retry_or_fail(delivery, error=_describe(error), now=now, report=report, run=run)
+            _retry_or_fail(delivery, error=describe(error), now=now, report=report, run=run)
         return None
     if sent != 1:
         _retry_or_fail(
@@ -518,30 +492,6 @@ def _send_one(
         return None
     sent_marks.add(delivery, now=now)
     return None
-
-
-def is_permanent_error(error: BaseException) -> bool:
-    """A 5xx reply about this message or recipient: sending it again can't help.
-
-    Connection-level trouble (refused, dropped, timed out, a 4xx, a failed greeting or login)
-    is transient: it is about the mail server, not this lesson, and usually passes.
-    """
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return any(code >= 500 for code, _ in error.recipients.values())
-    if isinstance(
-        error, smtplib.SMTPConnectError | smtplib.SMTPHeloError | smtplib.SMTPAuthenticationError
-    ):
-        return False
-    if isinstance(error, smtplib.SMTPResponseException):
-        return 500 <= error.smtp_code < 600
-    return False
-
-
-def _server_still_talking(error: OSError) -> bool:
-    """The server refused this message but kept the session (smtplib has reset it)."""
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return True
-    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code != 421
 
 
 def _take_over(
@@ -679,28 +629,3 @@ def _fail(delivery: LessonDelivery, *, error: str, report: SendReport, run: Send
         "Lesson delivery %s to %s failed: %s", delivery.pk, delivery.enrollment.learner, error
     )
     report.failed.append(delivery.pk)
-
-
-def _describe(error: BaseException) -> str:
-    """``SMTPDataError: 451 4.3.0 Try again later`` rather than a tuple of bytes."""
-    name = type(error).__name__
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        refusals = "; ".join(
-            f"{address}: {code} {_text(reply)}"
-            for address, (code, reply) in error.recipients.items()
-        )
-        return f"{name}: {refusals}"
-    if isinstance(error, smtplib.SMTPResponseException):
-        return f"{name}: {error.smtp_code} {_text(error.smtp_error)}"
-    return f"{name}: {error}"
-
-
-def _text(reply: bytes | str) -> str:
-    return reply.decode(errors="replace") if isinstance(reply, bytes) else reply
-
-
-def _close_quietly(mail_connection) -> None:
-    try:
-        mail_connection.close()
-    except OSError:
-        logger.info("Closing the SMTP connection failed; it is dropped", exc_info=True)

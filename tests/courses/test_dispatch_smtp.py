@@ -12,14 +12,9 @@ import pytest
 from django.conf import settings as django_settings
 
 from accounts import services as account_services
+from config.mail_delivery import MAX_ATTEMPTS, RETRY_WINDOW, retry_delay
 from courses import services
-from courses.dispatch import (
-    MAX_ATTEMPTS,
-    RETRY_WINDOW,
-    claim_due_deliveries,
-    retry_delay,
-    send_deliveries,
-)
+from courses.dispatch import claim_due_deliveries, send_deliveries
 from courses.models import LessonDelivery
 from tests.courses.claims import claim_token_of
 from tests.courses.factories import course, enroll, morning_learner
