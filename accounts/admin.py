@@ -1,8 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from .models import User
+from . import outbox
+from .models import OutboundEmail, User
 
 
 @admin.register(User)
@@ -25,3 +27,58 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]}),
     ]
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    """The e-mail outbox, read-only: only ``accounts.outbox`` changes its rows. "Retry" puts
+    failed or skipped e-mails back with a fresh attempt budget (needs "change")."""
+
+    list_display = ["created_at", "kind", "to", "subject", "status", "attempts", "last_error"]
+    list_filter = ["status", "kind"]
+    search_fields = ["to", "subject", "dedupe_key"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
+    actions = ["retry"]
+    readonly_fields = [field.name for field in OutboundEmail._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # The change page opens read-only (a view); the retry action checks "change" itself.
+        return False
+
+    @admin.action(description=_("Retry the selected e-mails (failed or skipped)"))
+    def retry(self, request, queryset):
+        if not request.user.has_perm("accounts.change_outboundemail"):
+            self.message_user(request, _("You may not retry e-mails."), messages.ERROR)
+            return
+        retried = sum(
+            outbox.retry_email(email_id=pk) for pk in queryset.values_list("pk", flat=True)
+        )
+        left = queryset.count() - retried
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d e-mail will be sent again shortly.",
+                "%(count)d e-mails will be sent again shortly.",
+                retried,
+            )
+            % {"count": retried},
+            messages.SUCCESS if retried else messages.WARNING,
+        )
+        if left:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d e-mail was left alone: only failed or skipped ones are retried.",
+                    "%(count)d e-mails were left alone: only failed or skipped ones are retried.",
+                    left,
+                )
+                % {"count": left},
+                messages.WARNING,
+            )

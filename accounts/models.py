@@ -109,3 +109,85 @@ class User(AbstractUser):
             return zoneinfo.ZoneInfo(self.time_zone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+class OutboundEmail(models.Model):
+    """One e-mail the site must send (the outbox, docs/architecture.md "E-mail delivery").
+
+    Written, already rendered, in the same transaction as the change it reports
+    (``accounts.outbox.queue_email``); sent after commit by a worker, outside any transaction,
+    under the claim, lease, retry and bounce rules of ``config/mail_delivery.py``. Lives in
+    ``accounts``, the lowest app with models: every app may write it, and it sits beside the
+    address and its bouncing state. Lesson e-mails have their own outbox
+    (``courses.LessonDelivery``), rendered once per batch, on the same rules.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        # Not sent on purpose: a bulk e-mail to an address that bounces.
+        SKIPPED = "skipped", _("Skipped")
+
+    to = models.CharField(_("to"), max_length=254)
+    from_email = models.CharField(max_length=254)
+    # Whose address it is, when it is a user's: a refused address marks that user bouncing.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # What it is, "<app>.<name>" (e.g. "payments.payment_confirmation"): for staff and for the
+    # bounce rule (accounts/outbox.py BULK_KINDS).
+    kind = models.CharField(max_length=64)
+    subject = models.TextField()
+    text = models.TextField()
+    html = models.TextField(blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    # [{"filename": ..., "content": ..., "mimetype": ...}]: text content, e.g. a workshop's .ics.
+    attachments = models.JSONField(default=list, blank=True)
+    # The same logical e-mail queued twice (a replayed event) is one row.
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField()
+    # When it may go out; a retry waits for ``retry_at`` instead, so due order is kept.
+    due_at = models.DateTimeField()
+    retry_at = models.DateTimeField(null=True, blank=True)
+    # Who owns a ``sending`` row: the send run that claimed it, until ``lease_expires_at``.
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Every claim, staff retries included (the row's history).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # ``attempts`` when staff last retried the row: the automatic retry budget counts from here.
+    attempts_before_staff_retry = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("outbound e-mail")
+        verbose_name_plural = _("outbound e-mails")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="sending") | models.Q(lease_expires_at__isnull=False),
+                name="sending_email_has_lease",
+            ),
+        ]
+        indexes = [
+            # The sweeper's scans: pending rows in due order, and expired leases.
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(status="pending"),
+                name="outbound_pending_due_idx",
+            ),
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=models.Q(status="sending"),
+                name="outbound_lease_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} to {self.to}"

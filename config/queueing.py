@@ -8,14 +8,22 @@ by import-linter, see ``pyproject.toml``). An unknown name fails at once
 
 ``robust=True``: once the change is committed, a broker that cannot be reached is logged at
 ERROR, never turned into a 500 for a request whose work is already saved.
+
+``enqueue_on_commit_best_effort`` is for tasks whose work is in rows a beat job sweeps up anyway
+(the e-mail outbox): one publish, no retries, and a broker that is down is a WARNING, because
+nothing is lost.
 """
 
 import importlib
+import logging
 from typing import Any
 
 from django.db import transaction
+from kombu.exceptions import OperationalError
 
 from .celery import app
+
+logger = logging.getLogger(__name__)
 
 
 def _task(task_name: str):
@@ -35,5 +43,32 @@ def enqueue_on_commit(task_name: str, *args: Any, **kwargs: Any) -> None:
 
 
 def enqueue(task_name: str, *args: Any, **kwargs: Any) -> None:
-    """Send ``task_name(*args, **kwargs)`` to the broker now (the caller has committed)."""
-    _task(task_name).delay(*args, **kwargs)
+    """Send ``task_name(*args, **kwargs)`` to the broker now (the caller has committed).
+
+    Robust like ``enqueue_on_commit``: the caller's change is committed, so a broker that can't
+    be reached is logged at ERROR (with what to run by hand), never a 500.
+    """
+    task = _task(task_name)
+    try:
+        task.delay(*args, **kwargs)
+    except (OperationalError, OSError):
+        logger.exception(
+            "Could not queue %s(*%r, **%r): the broker is unreachable", task_name, args, kwargs
+        )
+
+
+def enqueue_on_commit_best_effort(task_name: str, *args: Any) -> None:
+    """Publish ``task_name(*args)`` once after commit; if the broker is down, only warn.
+
+    Only for work a beat job finds on its own (its rows say what is left to do): the request
+    neither waits for kombu's publish retries nor fails, and the sweeper does the work later.
+    """
+    task = _task(task_name)
+
+    def publish() -> None:
+        try:
+            task.apply_async(args, retry=False)
+        except (OperationalError, OSError) as error:
+            logger.warning("%s not queued (%s); the beat sweeper will do it", task_name, error)
+
+    transaction.on_commit(publish)

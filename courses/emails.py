@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from accounts.outbox import queue_message
 from config.mail import (
     PLAIN_ADDRESS,
     SiteEmail,
@@ -46,12 +47,12 @@ _STYLED_TAG = re.compile(r"<(" + "|".join(RICH_TEXT_STYLES) + r")(?=[\s>/])")
 _RELATIVE_URL = re.compile(r'\b(href|src)="(/(?!/)[^"]*)"')
 
 
-def send_course_completed(*, enrollment_id: int) -> None:
-    """Congratulate a learner who completed every lesson (sent once: see complete_lesson)."""
+def queue_course_completed(*, enrollment_id: int) -> None:
+    """Congratulate a learner who completed every lesson (queued once: see complete_lesson)."""
     enrollment = Enrollment.objects.select_related("learner", "course").get(pk=enrollment_id)
     course = enrollment.course
     creator = course.creator_page
-    build_email(
+    message = build_email(
         to=enrollment.learner.email,
         subject=f"You finished {course.title}",
         template="course_completed",
@@ -63,7 +64,13 @@ def send_course_completed(*, enrollment_id: int) -> None:
             "creator_name": creator.title,
             "creator_url": absolute_url(creator.url),
         },
-    ).send()
+    )
+    queue_message(
+        message,
+        kind="courses.course_completed",
+        user=enrollment.learner,
+        dedupe_key=f"courses.course_completed:{enrollment.pk}",
+    )
 
 
 # The daily lesson

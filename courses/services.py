@@ -235,10 +235,8 @@ def complete_lesson(
         if not remaining.exists():
             enrollment.completed_at = now
             enrollment.save(update_fields=["completed_at"])
-            # robust: a mail server error after the commit must not make the page a 500.
-            transaction.on_commit(
-                lambda: emails.send_course_completed(enrollment_id=enrollment.pk), robust=True
-            )
+            # Written to the outbox with the completion; a worker sends it after commit.
+            emails.queue_course_completed(enrollment_id=enrollment.pk)
     return progress
 
 

@@ -279,7 +279,7 @@ class CreatorApplication(models.Model):
 
 class Announcement(models.Model):
     """A creator's message to the active learners of one course or the confirmed registrants
-    of one workshop; sent by ``home.tasks.send_announcement`` through its recipient rows."""
+    of one workshop; each person's e-mail is a row of the outbox (``accounts/outbox.py``)."""
 
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="announcements"
@@ -293,11 +293,10 @@ class Announcement(models.Model):
     subject = models.CharField(max_length=150, validators=[validate_single_line])
     body = models.TextField(max_length=5000)
     created_at = models.DateTimeField()
-    # The log: how many were addressed, sent, and skipped (paused learners).
+    # The log: how many were addressed, and skipped (paused learners). What was sent is on
+    # the recipients' outbox rows.
     recipients = models.PositiveIntegerField(default=0)
-    sent = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -319,14 +318,12 @@ class Announcement(models.Model):
 
 
 class AnnouncementRecipient(models.Model):
-    """The outbox row of one announcement to one person: unique, so each gets it once."""
+    """One announcement to one person: unique, so each gets it once. Its e-mail is ``email``,
+    a row of the site's outbox, which says whether it went out."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENT = "sent", _("Sent")
+        QUEUED = "queued", _("Queued")
         SKIPPED = "skipped", _("Skipped (paused)")
-        # The message could not be built (say, a header it can't carry); never retried.
-        FAILED = "failed", _("Failed")
 
     announcement = models.ForeignKey(
         Announcement, on_delete=models.CASCADE, related_name="recipient_rows"
@@ -334,22 +331,20 @@ class AnnouncementRecipient(models.Model):
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    error = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    email = models.OneToOneField(
+        "accounts.OutboundEmail",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["announcement", "recipient"], name="one_announcement_per_recipient"
             ),
-        ]
-        indexes = [
-            models.Index(
-                fields=["announcement"],
-                condition=models.Q(status="pending"),
-                name="announcement_pending_idx",
-            )
         ]
 
     def __str__(self) -> str:

@@ -1,9 +1,14 @@
-"""The e-mails of the payments app."""
+"""The e-mails of the payments app, written to the outbox (``accounts/outbox.py``).
+
+The services call these inside the transaction that records what the e-mail reports, so the
+row commits with the change and a worker sends it after commit. Each has a dedupe key: one
+e-mail per order and kind, however often the event that causes it is applied.
+"""
 
 from django.conf import settings
-from django.core.mail import mail_admins
 from django.urls import reverse
 
+from accounts.outbox import queue_email, queue_message
 from config.mail import absolute_url, build_email
 
 from .models import Order
@@ -30,47 +35,61 @@ def _item_url(order) -> str:
     return absolute_url(item.url) if item is not None else settings.SITE_URL
 
 
-def send_payment_confirmation(*, order_id) -> None:
+def _queue_to_buyer(order: Order, *, name: str, subject: str, context: dict) -> None:
+    queue_message(
+        build_email(to=order.buyer.email, subject=subject, template=name, context=context),
+        kind=f"payments.{name}",
+        user=order.buyer,
+        dedupe_key=f"payments.{name}:{order.pk}",
+    )
+
+
+def queue_payment_confirmation(*, order_id) -> None:
     """The receipt. For a workshop seat it only says what was paid: the seat itself, with the
     time and the calendar invite, is in workshops' "You're registered" e-mail."""
     order = _order(order_id)
-    build_email(
-        to=order.buyer.email,
+    _queue_to_buyer(
+        order,
+        name="payment_confirmation",
         subject=f"Payment received: {order.item_title}",
-        template="payment_confirmation",
         context={**_context(order), "item_url": _item_url(order)},
-    ).send()
+    )
 
 
-def send_refund_confirmation(*, order_id) -> None:
+def queue_refund_confirmation(*, order_id) -> None:
     order = _order(order_id)
-    build_email(
-        to=order.buyer.email,
+    _queue_to_buyer(
+        order,
+        name="refund_confirmation",
         subject=f"Refund issued: {order.item_title}",
-        template="refund_confirmation",
         context=_context(order),
-    ).send()
+    )
 
 
-def send_already_owned_refund(*, order_id) -> None:
+def queue_already_owned_refund(*, order_id) -> None:
     """A second payment for a course the buyer already had: refunded at once, and said so."""
     order = _order(order_id)
-    build_email(
-        to=order.buyer.email,
+    _queue_to_buyer(
+        order,
+        name="already_owned_refunded",
         subject=f"Refund issued: you already have {order.item_title}",
-        template="already_owned_refunded",
         context={**_context(order), "item_url": _item_url(order)},
-    ).send()
-
-
-def send_dispute_alert(*, order_id) -> None:
-    """Tell staff (settings.ADMINS) that a buyer disputed a charge with their bank."""
-    order = _order(order_id)
-    mail_admins(
-        subject=f"Dispute opened on order {order.pk}",
-        message=(
-            f"The buyer {order.buyer.email} disputed {order.amount_display} for "
-            f"“{order.item_title}” (payment {order.stripe_payment_intent_id}).\n"
-            "Answer it in the Stripe dashboard; the order is flagged in the admin."
-        ),
     )
+
+
+def queue_dispute_alert(*, order_id) -> None:
+    """Tell staff (settings.ADMINS, one row each) that a buyer disputed a charge."""
+    order = _order(order_id)
+    for _name, address in settings.ADMINS:
+        queue_email(
+            to=address,
+            from_email=settings.SERVER_EMAIL,
+            subject=f"{settings.EMAIL_SUBJECT_PREFIX}Dispute opened on order {order.pk}",
+            text=(
+                f"The buyer {order.buyer.email} disputed {order.amount_display} for "
+                f"“{order.item_title}” (payment {order.stripe_payment_intent_id}).\n"
+                "Answer it in the Stripe dashboard; the order is flagged in the admin."
+            ),
+            kind="payments.dispute_alert",
+            dedupe_key=f"payments.dispute_alert:{order.pk}:{address}",
+        )

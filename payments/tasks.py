@@ -1,32 +1,16 @@
 """The payments app's Celery tasks: thin, by order id.
 
 The services queue them after their transaction commits (once per state change), so the webhook
-answers Stripe without waiting for the mail server, and a mail server that is down is retried
-rather than lost.
+answers Stripe without waiting for Stripe again. (E-mails are outbox rows, accounts/outbox.py.)
 """
 
 from celery import shared_task
 
-from . import emails, services
+from . import services
 
 # A few retries with a growing delay (30 s, 1 min, 2 min...); after the last one the worker
 # logs the failure at ERROR level.
 RETRY = {"autoretry_for": (Exception,), "max_retries": 5, "retry_backoff": 30}
-
-
-@shared_task(**RETRY)
-def send_payment_confirmation(order_id: str) -> None:
-    emails.send_payment_confirmation(order_id=order_id)
-
-
-@shared_task(**RETRY)
-def send_refund_confirmation(order_id: str) -> None:
-    emails.send_refund_confirmation(order_id=order_id)
-
-
-@shared_task(**RETRY)
-def send_dispute_alert(order_id: str) -> None:
-    emails.send_dispute_alert(order_id=order_id)
 
 
 @shared_task(**RETRY)
@@ -37,11 +21,6 @@ def refund_cancelled_seat(registration_id: int) -> None:
 @shared_task(**RETRY)
 def refund_automatically(order_id: str) -> None:
     services.request_automatic_refund(order_id=order_id)
-
-
-@shared_task(**RETRY)
-def send_already_owned_refund(order_id: str) -> None:
-    emails.send_already_owned_refund(order_id=order_id)
 
 
 @shared_task(**RETRY)

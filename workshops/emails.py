@@ -1,8 +1,10 @@
 """The e-mails of the workshops app. Times are shown in the recipient's zone and the creator's.
 
-Each sender loads fresh rows and re-checks the state it describes, so a message queued just
-before that state changed (a reminder to someone who cancelled a second later) is dropped.
-They run in a Celery worker (tasks.deliver_email), never inside a request's transaction.
+The services call these inside the transaction that makes the change an e-mail reports: each
+renders its e-mail there and writes it to the outbox (``accounts/outbox.py``), which sends it
+after commit. Each re-reads its rows and re-checks the state it describes, so a sender called
+for a state that is already gone (say, a reminder for a seat cancelled meanwhile) queues
+nothing.
 """
 
 import logging
@@ -12,6 +14,7 @@ from datetime import datetime
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.outbox import queue_message
 from config.mail import absolute_url, build_email
 
 from .calendar import build_invite
@@ -55,7 +58,7 @@ def _attach_invite(message, workshop: WorkshopPage, *, cancelled: bool = False) 
     )
 
 
-def _send(
+def _queue(
     *,
     registration: Registration,
     subject: str,
@@ -73,17 +76,17 @@ def _send(
     )
     if invite:
         _attach_invite(message, workshop, cancelled=cancelled_invite)
-    message.send()
+    queue_message(message, kind=f"workshops.{template}", user=registration.learner)
 
 
 def _registration(registration_id: int, *statuses: str) -> Registration | None:
-    """The registration if it is (still) in one of ``statuses``; None means: send nothing."""
+    """The registration if it is (still) in one of ``statuses``; None means: queue nothing."""
     registration = Registration.objects.select_related("workshop", "learner").get(
         pk=registration_id
     )
     if registration.status not in statuses:
         logger.info(
-            "Registration %s is %s now; e-mail dropped.", registration_id, registration.status
+            "Registration %s is %s now; e-mail not queued.", registration_id, registration.status
         )
         return None
     return registration
@@ -98,11 +101,11 @@ def join_redirect_url(workshop: WorkshopPage) -> str:
     return absolute_url(reverse("workshops:join", args=[workshop.pk]))
 
 
-def send_registration_confirmed(*, registration_id: int) -> None:
+def queue_registration_confirmed(*, registration_id: int) -> None:
     registration = _registration(registration_id, Registration.Status.CONFIRMED)
     if registration is None:
         return
-    _send(
+    _queue(
         registration=registration,
         subject=f"You're registered: {registration.workshop.title}",
         template="workshop_confirmed",
@@ -111,14 +114,14 @@ def send_registration_confirmed(*, registration_id: int) -> None:
     )
 
 
-def send_reminder(*, registration_id: int, hours_before: int) -> None:
+def queue_reminder(*, registration_id: int, hours_before: int) -> None:
     """The reminder carries the join link: our checked redirect, and an hour before the start
     (when the page shows it too) the workshop's own join URL."""
     registration = _registration(registration_id, Registration.Status.CONFIRMED)
     if registration is None:
         return
     workshop = registration.workshop
-    _send(
+    _queue(
         registration=registration,
         subject=f"Starting in {hours_before} hour{'s' if hours_before != 1 else ''}: "
         f"{workshop.title}",
@@ -130,11 +133,11 @@ def send_reminder(*, registration_id: int, hours_before: int) -> None:
     )
 
 
-def send_time_changed(*, registration_id: int, previous_starts_at: str = "") -> None:
+def queue_time_changed(*, registration_id: int, previous_starts_at: str = "") -> None:
     registration = _registration(registration_id, Registration.Status.CONFIRMED)
     if registration is None:
         return
-    _send(
+    _queue(
         registration=registration,
         subject=f"New time: {registration.workshop.title}",
         template="workshop_time_changed",
@@ -145,11 +148,11 @@ def send_time_changed(*, registration_id: int, previous_starts_at: str = "") -> 
     )
 
 
-def send_recording_available(*, registration_id: int) -> None:
+def queue_recording_available(*, registration_id: int) -> None:
     registration = _registration(registration_id, Registration.Status.CONFIRMED)
     if registration is None:
         return
-    _send(
+    _queue(
         registration=registration,
         subject=f"Recording available: {registration.workshop.title}",
         template="workshop_recording",
@@ -157,12 +160,12 @@ def send_recording_available(*, registration_id: int) -> None:
     )
 
 
-def send_workshop_cancelled(*, registration_id: int) -> None:
+def queue_workshop_cancelled(*, registration_id: int) -> None:
     """To a registrant of a workshop the creator cancelled, with an invite that removes it."""
     registration = _registration(registration_id, Registration.Status.CANCELLED)
     if registration is None:
         return
-    _send(
+    _queue(
         registration=registration,
         subject=f"Cancelled: {registration.workshop.title}",
         template="workshop_cancelled",
@@ -172,24 +175,28 @@ def send_workshop_cancelled(*, registration_id: int) -> None:
     )
 
 
-def send_waitlist_workshop_cancelled(*, entry_id: int) -> None:
+def queue_waitlist_workshop_cancelled(*, entry_id: int) -> None:
     """To someone on the waitlist of a workshop the creator cancelled."""
     entry = WaitlistEntry.objects.select_related("workshop", "learner").get(pk=entry_id)
     if entry.status != WaitlistEntry.Status.CLOSED:
         return
-    _email(
-        learner=entry.learner,
-        subject=f"Cancelled: {entry.workshop.title}",
-        template="workshop_cancelled",
-        context=_context(entry.workshop, entry.learner, on_waitlist=True),
-    ).send()
+    queue_message(
+        _email(
+            learner=entry.learner,
+            subject=f"Cancelled: {entry.workshop.title}",
+            template="workshop_cancelled",
+            context=_context(entry.workshop, entry.learner, on_waitlist=True),
+        ),
+        kind="workshops.workshop_cancelled",
+        user=entry.learner,
+    )
 
 
-def send_late_payment_refunded(*, registration_id: int) -> None:
+def queue_late_payment_refunded(*, registration_id: int) -> None:
     registration = _registration(registration_id, Registration.Status.REFUNDED)
     if registration is None:
         return
-    _send(
+    _queue(
         registration=registration,
         subject=f"Sold out, payment refunded: {registration.workshop.title}",
         template="workshop_late_payment_refunded",
@@ -197,31 +204,37 @@ def send_late_payment_refunded(*, registration_id: int) -> None:
     )
 
 
-def send_waitlist_offer(*, entry_id: int) -> None:
+def queue_waitlist_offer(*, entry_id: int) -> None:
     entry = WaitlistEntry.objects.select_related("workshop", "learner").get(pk=entry_id)
     if entry.status != WaitlistEntry.Status.OFFERED:
         return
-    _email(
-        learner=entry.learner,
-        subject=f"A seat is free for you: {entry.workshop.title}",
-        template="workshop_waitlist_offer",
-        context=_context(
-            entry.workshop,
-            entry.learner,
-            claim_url=absolute_url(reverse("workshops:claim_offer", args=[claim_token(entry.pk)])),
-            offer_expires_at=entry.offer_expires_at,
+    queue_message(
+        _email(
+            learner=entry.learner,
+            subject=f"A seat is free for you: {entry.workshop.title}",
+            template="workshop_waitlist_offer",
+            context=_context(
+                entry.workshop,
+                entry.learner,
+                claim_url=absolute_url(
+                    reverse("workshops:claim_offer", args=[claim_token(entry.pk)])
+                ),
+                offer_expires_at=entry.offer_expires_at,
+            ),
         ),
-    ).send()
+        kind="workshops.workshop_waitlist_offer",
+        user=entry.learner,
+    )
 
 
-# The senders tasks.deliver_email may run, by the name services.py queues them under.
+# The e-mails services may queue, by name (services/common.py::_queue_email).
 SENDERS: dict[str, Callable[..., None]] = {
-    "registration_confirmed": send_registration_confirmed,
-    "reminder": send_reminder,
-    "time_changed": send_time_changed,
-    "recording_available": send_recording_available,
-    "workshop_cancelled": send_workshop_cancelled,
-    "waitlist_workshop_cancelled": send_waitlist_workshop_cancelled,
-    "late_payment_refunded": send_late_payment_refunded,
-    "waitlist_offer": send_waitlist_offer,
+    "registration_confirmed": queue_registration_confirmed,
+    "reminder": queue_reminder,
+    "time_changed": queue_time_changed,
+    "recording_available": queue_recording_available,
+    "workshop_cancelled": queue_workshop_cancelled,
+    "waitlist_workshop_cancelled": queue_waitlist_workshop_cancelled,
+    "late_payment_refunded": queue_late_payment_refunded,
+    "waitlist_offer": queue_waitlist_offer,
 }

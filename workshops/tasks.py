@@ -8,13 +8,10 @@ import logging
 from datetime import datetime
 
 from celery import shared_task
-from django.conf import settings
 
-from . import emails, services
+from . import services
 
 logger = logging.getLogger(__name__)
-
-EMAIL_MAX_RETRIES = 5
 
 
 @shared_task(ignore_result=True)
@@ -36,20 +33,3 @@ def send_due_reminders(*, now: str | None = None) -> int:
 @shared_task(ignore_result=True)
 def offer_free_seats_task(workshop_id: int) -> int:
     return services.offer_free_seats(workshop_id=workshop_id)
-
-
-@shared_task(bind=True, ignore_result=True, max_retries=EMAIL_MAX_RETRIES)
-def deliver_email(self, sender: str, params: dict) -> None:
-    """Send one e-mail of emails.py (``sender`` names it in ``emails.SENDERS``).
-
-    A failing mail server is retried with a growing delay, bounded by the broker's visibility
-    timeout; after the last attempt the failure is logged at ERROR, which reaches staff.
-    """
-    try:
-        emails.SENDERS[sender](**params)
-    except Exception as error:
-        if self.request.retries >= EMAIL_MAX_RETRIES or self.request.is_eager:
-            logger.exception("Workshop e-mail %s %s failed for good.", sender, params)
-            raise
-        delay = min(60 * 2**self.request.retries, settings.CELERY_MAX_COUNTDOWN_SECONDS)
-        raise self.retry(exc=error, countdown=delay) from error

@@ -325,6 +325,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         # (django-celery-beat's name for the ``expires`` option of apply_async.)
         "options": {"expire_seconds": 55},
     },
+    # Every other e-mail (accounts/outbox.py): send rows whose task never reached the broker,
+    # whose retry time came, or whose worker died.
+    "sweep-outbox": {
+        "task": "accounts.tasks.sweep_outbox",
+        "schedule": 60.0,
+        "options": {"expire_seconds": 55},
+    },
     # Workshop seats (workshops/tasks.py): give back expired holds, move expired offers on.
     "workshops-release-expired-holds": {
         "task": "workshops.tasks.release_expired_holds",

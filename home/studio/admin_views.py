@@ -9,7 +9,6 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -26,7 +25,7 @@ from wagtail.permission_policies.base import BasePermissionPolicy
 from config.csv_export import csv_response
 from config.validators import validate_single_line
 from courses.models import CoursePage
-from home.models import Announcement, CreatorApplication, CreatorPage
+from home.models import CreatorApplication, CreatorPage
 from payments import discounts
 from payments import selectors as payment_selectors
 from workshops.models import WorkshopPage
@@ -165,10 +164,7 @@ class AnnounceView(WagtailAdminTemplateMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context.update(
             form=self.form,
-            announcements=Announcement.objects.filter(
-                Q(course__path__startswith=self.storefront.path)
-                | Q(workshop__path__startswith=self.storefront.path)
-            ).select_related("course", "workshop")[:20],
+            announcements=selectors.announcements_of(self.storefront)[:20],
         )
         return context
 

@@ -1,24 +1,23 @@
 """Announcements: a creator writes once, each learner gets it once.
 
-``announce`` writes the Announcement and one ``AnnouncementRecipient`` row per person, in one
-transaction (the outbox), and queues ``home.tasks.send_announcement`` after commit. The task
-sends in batches: each batch locks its pending rows (``FOR UPDATE SKIP LOCKED``), sends, and
-marks them sent in the same transaction. A second run of the task, or two at once, finds no
-pending row twice. A worker that dies mid-batch rolls the batch back, so that batch may be
-sent again when the task is retried (at least once; never twice on a normal re-run).
+``announce`` writes, in one transaction, the Announcement, one ``AnnouncementRecipient`` row
+per person (unique: the audience, paused learners marked skipped) and, for each person it goes
+to, the rendered e-mail on the site's outbox (``accounts/outbox.py``, kind
+``home.announcement``), linked from the recipient row. The outbox sends them after commit, 50
+per SMTP connection, with its claim, retry and bounce rules: an address that bounces gets no
+announcement (the outbox marks that e-mail skipped).
 """
 
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.core.mail import BadHeaderError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.mail import absolute_url, build_email
-from config.queueing import enqueue_on_commit
+from accounts.models import User
+from accounts.outbox import outbound_email, queue_emails
+from config.mail import absolute_url, render_email
 from config.validators import validate_single_line
 from courses.models import CoursePage, Enrollment
 from home.models import Announcement, AnnouncementRecipient
@@ -26,7 +25,7 @@ from workshops.models import Registration, WorkshopPage
 
 from . import selectors
 
-BATCH_SIZE = 100
+QUEUED = AnnouncementRecipient.Status.QUEUED
 
 
 class AnnouncementRefused(Exception):
@@ -77,7 +76,7 @@ def announce(
                     status=(
                         AnnouncementRecipient.Status.SKIPPED
                         if status == Enrollment.Status.PAUSED
-                        else AnnouncementRecipient.Status.PENDING
+                        else QUEUED
                     ),
                 )
                 for learner_id, status in Enrollment.objects.filter(
@@ -94,80 +93,46 @@ def announce(
                 .values_list("learner_id", flat=True)
                 .distinct()
             ]
-        AnnouncementRecipient.objects.bulk_create(rows, ignore_conflicts=True)
+        _queue_emails(announcement, [row for row in rows if row.status == QUEUED], now=now)
+        AnnouncementRecipient.objects.bulk_create(rows)
         skipped = sum(1 for row in rows if row.status == AnnouncementRecipient.Status.SKIPPED)
         Announcement.objects.filter(pk=announcement.pk).update(
             recipients=len(rows), skipped=skipped
         )
         announcement.recipients, announcement.skipped = len(rows), skipped
-        enqueue_on_commit("home.tasks.send_announcement", announcement.pk)
     return announcement
 
 
-def send_batch(
-    *, announcement_id: int, now: datetime | None = None, batch_size: int = BATCH_SIZE
-) -> int:
-    """Send up to ``batch_size`` pending messages of one announcement; how many were sent."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        rows = list(
-            AnnouncementRecipient.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(announcement_id=announcement_id, status=AnnouncementRecipient.Status.PENDING)
-            .select_related("recipient", "announcement__course", "announcement__workshop")
-            .order_by("pk")[:batch_size]
+def _queue_emails(
+    announcement: Announcement, rows: list[AnnouncementRecipient], *, now: datetime
+) -> None:
+    """Render each person's e-mail and write them all to the outbox; link each from its row."""
+    item = announcement.item
+    item_url = absolute_url(item.url or "/")
+    recipients = User.objects.in_bulk([row.recipient_id for row in rows])
+    emails = []
+    for row in rows:
+        person = recipients[row.recipient_id]
+        text, html = render_email(
+            template="announcement",
+            subject=announcement.subject,
+            context={
+                "announcement": announcement,
+                "item_title": item.title,
+                "item_url": item_url,
+                "name": person.first_name,
+            },
         )
-        if not rows:
-            return 0
-        announcement = rows[0].announcement
-        item = announcement.course or announcement.workshop
-        item_url = absolute_url(item.url or "/") if item is not None else ""
-        sent = []
-        for row in rows:
-            if row.recipient.email_bouncing_since is not None:
-                # The mail server refused this address for good: no more mail goes there until
-                # the learner fixes or confirms it (the dashboard asks them to).
-                AnnouncementRecipient.objects.filter(pk=row.pk).update(
-                    status=AnnouncementRecipient.Status.FAILED,
-                    error=_("Not sent: the address bounced."),
-                )
-                continue
-            try:
-                message = build_email(
-                    to=row.recipient.email,
-                    subject=announcement.subject,
-                    template="announcement",
-                    context={
-                        "announcement": announcement,
-                        "item_title": item.title if item else "",
-                        "item_url": item_url,
-                        "name": row.recipient.first_name,
-                    },
-                )
-                message.message()  # a header it can't carry raises here, not mid-send
-            except BadHeaderError as error:
-                # The last line of defence (subjects are validated when written): this
-                # message can never be built, so it is marked failed, never retried.
-                AnnouncementRecipient.objects.filter(pk=row.pk).update(
-                    status=AnnouncementRecipient.Status.FAILED, error=str(error)[:300]
-                )
-                continue
-            message.send()
-            sent.append(row.pk)
-        AnnouncementRecipient.objects.filter(pk__in=sent).update(
-            status=AnnouncementRecipient.Status.SENT, sent_at=now
+        emails.append(
+            outbound_email(
+                to=person.email,
+                subject=announcement.subject,
+                text=text,
+                html=html,
+                kind="home.announcement",
+                user=person,
+                now=now,
+            )
         )
-        Announcement.objects.filter(pk=announcement_id).update(sent=F("sent") + len(sent))
-    return len(rows)
-
-
-def send_all(
-    *, announcement_id: int, now: datetime | None = None, batch_size: int = BATCH_SIZE
-) -> int:
-    """Send every pending message, batch by batch; then note the finish time."""
-    total = 0
-    while sent := send_batch(announcement_id=announcement_id, now=now, batch_size=batch_size):
-        total += sent
-    Announcement.objects.filter(pk=announcement_id, finished_at__isnull=True).update(
-        finished_at=now or timezone.now()
-    )
-    return total
+    for row, email in zip(rows, queue_emails(emails), strict=True):
+        row.email = email

@@ -17,10 +17,11 @@ from django.db.models.functions import Coalesce, Substr, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from accounts.models import OutboundEmail
 from config.mail import absolute_url
 from config.money import format_money, minor_unit_exponent
 from courses.models import CoursePage, Enrollment, LessonDelivery, LessonPage, LessonProgress
-from home.models import CreatorApplication, CreatorPage
+from home.models import Announcement, CreatorApplication, CreatorPage
 from payments.models import DiscountCode, Order
 from payments.selectors import sold_below
 from workshops.models import Registration, SeatInventory, WaitlistEntry, WorkshopPage
@@ -45,6 +46,32 @@ def may_use_studio(user) -> bool:
 def storefronts() -> QuerySet[CreatorPage]:
     """Every storefront, for the staff's creator picker."""
     return CreatorPage.objects.order_by("title")
+
+
+def announcements_of(storefront: CreatorPage) -> QuerySet[Announcement]:
+    """The storefront's announcements, newest first, with what their outbox rows say:
+    ``sent_count``, ``waiting_count`` (not sent yet, retrying included) and ``failed_count``
+    (refused, or skipped because the address bounces)."""
+    email_status = "recipient_rows__email__status"
+    Status = OutboundEmail.Status
+    return (
+        Announcement.objects.filter(
+            Q(course__path__startswith=storefront.path)
+            | Q(workshop__path__startswith=storefront.path)
+        )
+        .select_related("course", "workshop")
+        .annotate(
+            sent_count=Count("recipient_rows", filter=Q(**{email_status: Status.SENT})),
+            waiting_count=Count(
+                "recipient_rows",
+                filter=Q(**{f"{email_status}__in": [Status.PENDING, Status.SENDING]}),
+            ),
+            failed_count=Count(
+                "recipient_rows",
+                filter=Q(**{f"{email_status}__in": [Status.FAILED, Status.SKIPPED]}),
+            ),
+        )
+    )
 
 
 def pending_applications() -> QuerySet[CreatorApplication]:

@@ -11,6 +11,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from wagtail.models import Collection, GroupCollectionPermission, GroupPagePermission, Page, Site
 
+from accounts.outbox import queue_message
 from config.mail import absolute_url, build_email
 from home.models import CreatorApplication, CreatorPage, HomePage
 
@@ -135,7 +136,7 @@ def _decide(
     return locked, True
 
 
-def _send_decision(application: CreatorApplication, template: str, subject: str, **context):
+def _queue_decision(application: CreatorApplication, template: str, subject: str, **context):
     applicant = application.applicant
     message = build_email(
         to=applicant.email,
@@ -143,8 +144,13 @@ def _send_decision(application: CreatorApplication, template: str, subject: str,
         template=template,
         context={"application": application, "name": application.display_name, **context},
     )
-    # robust: the decision is committed; a mail server error must not make it a 500.
-    transaction.on_commit(message.send, robust=True)
+    # Written to the outbox with the decision; a worker sends it after commit.
+    queue_message(
+        message,
+        kind=f"home.{template}",
+        user=applicant,
+        dedupe_key=f"home.{template}:{application.pk}",
+    )
 
 
 def approve_application(
@@ -169,7 +175,7 @@ def approve_application(
             niche=application.niche,
             bio=application.bio,
         )
-        _send_decision(
+        _queue_decision(
             application,
             "creator_application_approved",
             _("You are a creator on microcourses"),
@@ -191,7 +197,7 @@ def decline_application(
             now=now,
         )
         if changed:
-            _send_decision(
+            _queue_decision(
                 application,
                 "creator_application_declined",
                 _("About your creator application"),

@@ -13,7 +13,7 @@ from courses.models import Enrollment
 from workshops import services as workshop_services
 from workshops.models import Registration
 
-from .. import discounts
+from .. import discounts, emails
 from ..models import Order
 from .common import _after_commit, _locked_order, _now
 
@@ -56,9 +56,9 @@ def fulfil(*, order_id: Any, payment_intent_id: str | None, now: datetime | None
             # bought nothing, so it goes back at once, with one e-mail saying why.
             logger.info("Order %s paid for a course the buyer already had: refunding", order.pk)
             _refund_automatically(order)
-            _after_commit("send_already_owned_refund", order.pk)
+            emails.queue_already_owned_refund(order_id=order.pk)
             return True
-        _after_commit("send_payment_confirmation", order.pk)
+        emails.queue_payment_confirmation(order_id=order.pk)
     return True
 
 
@@ -72,7 +72,7 @@ def _fulfil_seat(order: Order, *, now: datetime | None) -> None:
     assert registration_id is not None  # noqa: S101 - the caller checked
     if workshop_services.confirm_paid_seat(registration_id=registration_id, now=now):
         # workshops e-mails "you're registered" with the invite; this is the receipt.
-        _after_commit("send_payment_confirmation", order.pk)
+        emails.queue_payment_confirmation(order_id=order.pk)
         return
     logger.info("Order %s was paid after its seat was gone: refunding it", order.pk)
     # A released hold: workshops sends "sold out, payment refunded". Any other end (the learner
@@ -84,7 +84,7 @@ def _fulfil_seat(order: Order, *, now: datetime | None) -> None:
     workshop_services.mark_refunded(registration_id=registration_id, now=now)
     _refund_automatically(order)
     if not told_by_workshops:
-        _after_commit("send_refund_confirmation", order.pk)
+        emails.queue_refund_confirmation(order_id=order.pk)
 
 
 def _refund_automatically(order: Order) -> None:
@@ -131,7 +131,7 @@ def revoke_refunded(
             if enrollment is not None:
                 course_services.revoke(enrollment=enrollment, now=now)
         if not order.refunded_automatically:
-            _after_commit("send_refund_confirmation", order.pk)
+            emails.queue_refund_confirmation(order_id=order.pk)
     return True
 
 
@@ -158,5 +158,5 @@ def flag_dispute(*, order_id: Any, now: datetime | None = None) -> bool:
             return False
         order.disputed_at = _now(now)
         order.save(update_fields=["disputed_at", "updated_at"])
-        _after_commit("send_dispute_alert", order.pk)
+        emails.queue_dispute_alert(order_id=order.pk)
     return True

@@ -1,5 +1,5 @@
 """What every part of the workshop services shares: errors, messages, the seat row's
-conditional UPDATE, and handing work to Celery after commit."""
+conditional UPDATE, queuing e-mails, and handing work to Celery after commit."""
 
 from datetime import datetime
 
@@ -12,6 +12,7 @@ from accounts.models import User
 from config import pagecache
 from config.queueing import enqueue_on_commit
 
+from .. import emails
 from ..models import Registration, SeatInventory, WaitlistEntry, WorkshopPage
 
 
@@ -33,9 +34,10 @@ def _now(now: datetime | None) -> datetime:
     return now if now is not None else timezone.now()
 
 
-def _email_after_commit(sender: str, **params) -> None:
-    """Hand an e-mail of emails.py to a worker once the state it describes is committed."""
-    enqueue_on_commit("workshops.tasks.deliver_email", sender, params)
+def _queue_email(sender: str, **params) -> None:
+    """Write an e-mail of emails.py to the outbox, in the transaction of the change it reports
+    (the caller's): it commits with that change and is sent after commit."""
+    emails.SENDERS[sender](**params)
 
 
 def _offer_free_seats_after_commit(workshop_id: int) -> None:

@@ -10,9 +10,9 @@ from django.db.models.functions import Least
 from ..models import Registration, SeatInventory, WaitlistEntry, WorkshopPage
 from ..rules import OFFER_CLOSES_BEFORE_START
 from .common import (
-    _email_after_commit,
     _now,
     _offer_free_seats_after_commit,
+    _queue_email,
     _seats_changed,
     inventory_for,
 )
@@ -48,7 +48,7 @@ def sync_published_workshop(*, workshop: WorkshopPage) -> None:
             inventory.save(update_fields=["recording_announced_url"])
             if first_announcement and workshop.recording_url:
                 for registration_id in _confirmed_ids(workshop):
-                    _email_after_commit("recording_available", registration_id=registration_id)
+                    _queue_email("recording_available", registration_id=registration_id)
 
 
 def _confirmed_ids(workshop: WorkshopPage) -> list[int]:
@@ -94,9 +94,7 @@ def _announce_new_time(workshop: WorkshopPage, inventory: SeatInventory) -> None
         )
     )
     for registration_id in _confirmed_ids(workshop):
-        _email_after_commit(
-            "time_changed", registration_id=registration_id, previous_starts_at=previous
-        )
+        _queue_email("time_changed", registration_id=registration_id, previous_starts_at=previous)
 
 
 def cancel_workshop(*, workshop: WorkshopPage, now: datetime | None = None) -> int:
@@ -122,7 +120,7 @@ def cancel_workshop(*, workshop: WorkshopPage, now: datetime | None = None) -> i
         with transaction.atomic():
             _, cancelled = _cancel(registration_id, now=now, by_creator=True)
             if cancelled:
-                _email_after_commit("workshop_cancelled", registration_id=registration_id)
+                _queue_email("workshop_cancelled", registration_id=registration_id)
                 told += 1
     for entry_id in list(
         WaitlistEntry.objects.filter(workshop=workshop, status__in=WaitlistEntry.OPEN).values_list(
@@ -138,6 +136,6 @@ def cancel_workshop(*, workshop: WorkshopPage, now: datetime | None = None) -> i
                 entry.save(update_fields=["status"])
             else:
                 continue
-            _email_after_commit("waitlist_workshop_cancelled", entry_id=entry_id)
+            _queue_email("waitlist_workshop_cancelled", entry_id=entry_id)
             told += 1
     return told

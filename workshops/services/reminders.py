@@ -7,7 +7,7 @@ from django.db.models import F
 
 from ..models import Registration
 from ..rules import REMINDERS
-from .common import _email_after_commit, _now
+from .common import _now, _queue_email
 
 
 def send_due_reminders(*, now: datetime | None = None) -> int:
@@ -42,9 +42,7 @@ def send_due_reminders(*, now: datetime | None = None) -> int:
                     **{f"{field}__isnull": True},
                 ).update(**{field: now})
                 if claimed:
-                    _email_after_commit(
-                        "reminder", registration_id=registration_id, hours_before=hours
-                    )
+                    _queue_email("reminder", registration_id=registration_id, hours_before=hours)
                     sent += 1
     return sent
 

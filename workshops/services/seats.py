@@ -21,13 +21,13 @@ from .common import (
     SoldOut,
     WorkshopError,
     _check_open,
-    _email_after_commit,
     _leave_line_after_taking_a_seat,
     _live_registration,
     _locked_registration,
     _now,
     _offer_free_seats_after_commit,
     _open_offer,
+    _queue_email,
     _seat_update,
     inventory_for,
 )
@@ -61,7 +61,7 @@ def _take_seat(*, learner: User, workshop: WorkshopPage, now: datetime, paid: bo
             )
             _leave_line_after_taking_a_seat(learner=learner, workshop=workshop)
             if not paid:
-                _email_after_commit("registration_confirmed", registration_id=registration.pk)
+                _queue_email("registration_confirmed", registration_id=registration.pk)
             return registration
     except IntegrityError:
         # The same learner's other request won the unique "one seat per learner" race; this
@@ -124,7 +124,7 @@ def confirm_paid_seat(*, registration_id: int, now: datetime | None = None) -> b
         registration.confirmed_at = now
         registration.hold_expires_at = None
         registration.save(update_fields=["status", "confirmed_at", "hold_expires_at"])
-        _email_after_commit("registration_confirmed", registration_id=registration.pk)
+        _queue_email("registration_confirmed", registration_id=registration.pk)
     return True
 
 
@@ -207,14 +207,17 @@ def _cancel(registration_id: int, *, now: datetime, by_creator: bool) -> tuple[R
             transaction.on_commit(
                 lambda: paid_registration_cancelled.send(
                     sender=Registration, registration_id=registration_id
-                )
+                ),
+                # The cancellation is committed: a listener's trouble is logged, not a 500.
+                robust=True,
             )
         elif registration.paid:
             # payments listens and expires the checkout still open for this seat.
             transaction.on_commit(
                 lambda: paid_hold_given_back.send(
                     sender=Registration, registration_id=registration_id
-                )
+                ),
+                robust=True,
             )
         if not by_creator:
             _offer_free_seats_after_commit(registration.workshop_id)
@@ -254,7 +257,7 @@ def mark_refunded(*, registration_id: int, now: datetime | None = None) -> None:
             )
             _offer_free_seats_after_commit(registration.workshop_id)
         elif registration.status == Registration.Status.RELEASED:
-            _email_after_commit("late_payment_refunded", registration_id=registration.pk)
+            _queue_email("late_payment_refunded", registration_id=registration.pk)
         registration.status = Registration.Status.REFUNDED
         registration.ended_at = registration.ended_at or _now(now)
         registration.save(update_fields=["status", "ended_at"])

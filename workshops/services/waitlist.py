@@ -13,10 +13,10 @@ from ..rules import HOLD_MINUTES, offer_deadline
 from .common import (
     WorkshopError,
     _check_open,
-    _email_after_commit,
     _live_registration,
     _now,
     _offer_free_seats_after_commit,
+    _queue_email,
     _seat_update,
     inventory_for,
 )
@@ -100,7 +100,7 @@ def offer_free_seats(*, workshop_id: int, now: datetime | None = None) -> int:
             entry.offered_at = now
             entry.offer_expires_at = deadline
             entry.save(update_fields=["status", "offered_at", "offer_expires_at"])
-            _email_after_commit("waitlist_offer", entry_id=entry.pk)
+            _queue_email("waitlist_offer", entry_id=entry.pk)
             offers += 1
 
 
@@ -145,7 +145,7 @@ def claim_offer(
                 created_at=now,
                 confirmed_at=now,
             )
-            _email_after_commit("registration_confirmed", registration_id=registration.pk)
+            _queue_email("registration_confirmed", registration_id=registration.pk)
         else:
             _seat_update(
                 inventory.pk, only_if_free=False, offered=F("offered") - 1, held=F("held") + 1
