@@ -202,8 +202,8 @@ def queue_message(
     )
     return queue_email(
         to=message.to[0],
-        subject=message.subject,
-        text=message.body,
+        subject=str(message.subject),
+        text=str(message.body),
         html=str(html),
         kind=kind,
         user=user,

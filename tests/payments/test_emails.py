@@ -1,9 +1,12 @@
-"""The payments e-mails: a text and an HTML part each, with the item, the amount and a link."""
+"""The payments e-mails: a text and an HTML part each, with the item, the amount and a link.
+
+Each is written to the outbox (accounts/outbox.py) and sent after commit by its task (eager
+here, through Django's locmem backend)."""
 
 import pytest
-from django.core import mail
 from django.utils import timezone
 
+from accounts.models import OutboundEmail
 from payments import emails
 from payments.models import Order
 
@@ -35,8 +38,9 @@ def parts(message) -> tuple[str, str]:
     return message.body, html
 
 
-def test_payment_confirmation(order, mailoutbox):
-    emails.send_payment_confirmation(order_id=order.pk)
+def test_payment_confirmation(order, mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        emails.queue_payment_confirmation(order_id=order.pk)
 
     [message] = mailoutbox
     assert message.to == ["buyer@example.com"]
@@ -57,10 +61,11 @@ def test_payment_confirmation(order, mailoutbox):
     assert "<title>Payment received: Bread &amp; Butter &lt;Basics&gt;</title>" in html
 
 
-def test_refund_confirmation(order, mailoutbox):
+def test_refund_confirmation(order, mailoutbox, django_capture_on_commit_callbacks):
     Order.objects.filter(pk=order.pk).update(status=Order.Status.REFUNDED)
 
-    emails.send_refund_confirmation(order_id=order.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        emails.queue_refund_confirmation(order_id=order.pk)
 
     [message] = mailoutbox
     assert message.to == ["buyer@example.com"]
@@ -74,12 +79,15 @@ def test_refund_confirmation(order, mailoutbox):
     assert 'href="http://testserver/dashboard/"' in html
 
 
-def test_dispute_alert_goes_to_staff(order, settings):
+def test_dispute_alert_goes_to_staff(
+    order, settings, mailoutbox, django_capture_on_commit_callbacks
+):
     settings.ADMINS = [("Staff", "staff@example.com")]
 
-    emails.send_dispute_alert(order_id=order.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        emails.queue_dispute_alert(order_id=order.pk)
 
-    [message] = mail.outbox
+    [message] = mailoutbox
     assert message.to == ["staff@example.com"]
     assert str(order.pk) in message.subject
     assert "buyer@example.com" in message.body
@@ -87,9 +95,24 @@ def test_dispute_alert_goes_to_staff(order, settings):
     assert "Bread & Butter <Basics>" in message.body
 
 
-def test_dispute_alert_without_staff_addresses_sends_nothing(order, settings, mailoutbox):
+def test_dispute_alert_without_staff_addresses_sends_nothing(
+    order, settings, mailoutbox, django_capture_on_commit_callbacks
+):
     settings.ADMINS = []
 
-    emails.send_dispute_alert(order_id=order.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        emails.queue_dispute_alert(order_id=order.pk)
 
     assert mailoutbox == []
+
+
+def test_the_same_receipt_queued_twice_is_one_row_and_one_email(
+    order, mailoutbox, django_capture_on_commit_callbacks
+):
+    # A replayed event reaching the same state change again: the dedupe key keeps one row.
+    with django_capture_on_commit_callbacks(execute=True):
+        emails.queue_payment_confirmation(order_id=order.pk)
+        emails.queue_payment_confirmation(order_id=order.pk)
+
+    assert OutboundEmail.objects.filter(kind="payments.payment_confirmation").count() == 1
+    assert len(mailoutbox) == 1

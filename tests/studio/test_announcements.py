@@ -1,20 +1,21 @@
 """Announcements: a creator writes to their learners; each gets it once, paused ones none."""
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
 from django.db import connection
 from django.test import Client
 
+from accounts import outbox
 from accounts.models import User
 from courses import services as course_services
 from courses.models import Enrollment
-from home import tasks
 from home.models import Announcement, AnnouncementRecipient
-from home.studio import announcements
+from home.studio import announcements, selectors
 from tests.payments.factories import paid_course, user
+from tests.support.worker import broker_not_eager, purge_queue
 from tests.workshops.factories import paid_workshop
 from workshops import services as workshop_services
 
@@ -54,17 +55,22 @@ def test_active_learners_get_it_once_paused_are_skipped_and_counts_logged(
         announcement = announcements.announce(
             author=maya[0], course=course, subject="Oven news", body="Preheat to 250°C.", now=NOW
         )
-    tasks.send_announcement(announcement.pk)  # the job runs twice
+    outbox.sweep(now=NOW + timedelta(hours=1))  # the sweeper finds nothing left to send
 
     assert recipients() == ["l0@example.com", "l1@example.com"]
     assert mail.outbox[0].subject == "Oven news"
     assert "Preheat to 250°C." in mail.outbox[0].body
     announcement.refresh_from_db()
-    assert (announcement.recipients, announcement.sent, announcement.skipped) == (3, 2, 1)
-    assert announcement.finished_at is not None
+    assert (announcement.recipients, announcement.skipped) == (3, 1)
     assert AnnouncementRecipient.objects.filter(status="skipped").get().recipient.email == (
         "l2@example.com"
     )
+    # Each person it went to has one outbox row, linked from their recipient row, now sent.
+    queued = AnnouncementRecipient.objects.filter(status="queued").select_related("email")
+    assert sorted(row.email.to for row in queued) == ["l0@example.com", "l1@example.com"]
+    assert {row.email.status for row in queued} == {"sent"}
+    [listed] = selectors.announcements_of(maya[1])
+    assert (listed.sent_count, listed.waiting_count, listed.failed_count) == (2, 0, 0)
 
 
 def test_workshop_announcements_go_to_confirmed_registrants_only(
@@ -116,32 +122,35 @@ def test_the_studio_form_sends_and_refuses_other_creators_items(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_at_once_send_each_message_once():
+def test_two_sweepers_at_once_send_each_message_once():
     maya_user, storefront = approved_creator(email="maya@example.com", display_name="Maya")
     course = paid_course(storefront_page=storefront, title="Sourdough", lessons=0)
     for n in range(30):
         course_services.enroll(learner=user(email=f"w{n}@example.com"), course=course)
-    announcement = announcements.announce(author=maya_user, course=course, subject="s", body="b")
-    mail.outbox.clear()  # the eager task already ran after commit: start again
-    AnnouncementRecipient.objects.update(status="pending", sent_at=None)
-    Announcement.objects.update(sent=0, finished_at=None)
+    with broker_not_eager():
+        # The send tasks are published to Redis and never run: the sweepers do the work.
+        purge_queue()
+        announcements.announce(author=maya_user, course=course, subject="s", body="b", now=NOW)
+        purge_queue()
+    mail.outbox.clear()
     barrier = threading.Barrier(2)
 
-    def worker():
+    def sweeper():
         try:
             barrier.wait()
-            announcements.send_all(announcement_id=announcement.pk, batch_size=3)
+            outbox.sweep(now=NOW + outbox.SWEEP_GRACE)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
+    threads = [threading.Thread(target=sweeper) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
     assert recipients() == sorted(f"w{n}@example.com" for n in range(30))
-    assert Announcement.objects.get().sent == 30
+    [listed] = selectors.announcements_of(storefront)
+    assert listed.sent_count == 30
 
 
 def test_a_bouncing_address_gets_no_announcement(maya, course, django_capture_on_commit_callbacks):
@@ -153,7 +162,8 @@ def test_a_bouncing_address_gets_no_announcement(maya, course, django_capture_on
         )
 
     assert recipients() == ["l1@example.com"]
-    bounced = AnnouncementRecipient.objects.get(recipient__email="l0@example.com")
-    assert (bounced.status, bounced.error) == ("failed", "Not sent: the address bounced.")
-    announcement.refresh_from_db()
-    assert announcement.sent == 1
+    bounced = AnnouncementRecipient.objects.get(recipient__email="l0@example.com").email
+    assert (bounced.status, bounced.last_error) == ("skipped", "Not sent: the address bounces.")
+    [listed] = selectors.announcements_of(maya[1])
+    assert (listed.sent_count, listed.failed_count) == (1, 1)
+    assert announcement.recipients == 3

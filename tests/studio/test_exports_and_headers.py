@@ -16,8 +16,7 @@ from config.csv_export import safe_cell
 from courses import services as course_services
 from courses.dispatch import claim_due_deliveries
 from courses.models import LessonDelivery, LessonPage
-from home import tasks
-from home.models import Announcement, AnnouncementRecipient, CreatorApplication
+from home.models import Announcement, CreatorApplication
 from home.studio import announcements
 from tests.courses.factories import course as dispatch_course
 from tests.courses.factories import enroll, morning_learner
@@ -99,30 +98,6 @@ def test_the_announce_service_refuses_a_line_break_too(maya):
     with pytest.raises(announcements.AnnouncementRefused, match="line breaks"):
         announcements.announce(author=maya[0], course=course, subject="a\nb", body="x")
     assert not Announcement.objects.exists()
-
-
-def test_an_announcement_that_cannot_be_built_is_marked_failed_never_retried(
-    maya, django_capture_on_commit_callbacks
-):
-    """The last line of defence: a subject written around the validation."""
-    course = paid_course(storefront_page=maya[1], title="Sourdough", lessons=1)
-    course_services.enroll(learner=user(email="l1@example.com"), course=course)
-    with django_capture_on_commit_callbacks(execute=False):
-        announcement = announcements.announce(
-            author=maya[0], course=course, subject="Fine", body="x"
-        )
-    Announcement.objects.filter(pk=announcement.pk).update(subject="Bad\r\nBcc: x@example.com")
-    mail.outbox.clear()
-
-    tasks.send_announcement(announcement.pk)
-    tasks.send_announcement(announcement.pk)  # again: nothing more happens
-
-    row = AnnouncementRecipient.objects.get()
-    assert row.status == AnnouncementRecipient.Status.FAILED
-    assert "newline" in row.error.lower() or "header" in row.error.lower()
-    assert mail.outbox == []
-    announcement.refresh_from_db()
-    assert announcement.finished_at is not None and announcement.sent == 0
 
 
 def lesson_form(lesson: LessonPage, title: str) -> dict:

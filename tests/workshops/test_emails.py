@@ -1,8 +1,11 @@
 """Every workshop e-mail: a text and an HTML part, times in the learner's zone with the
-creator's beside it, the invite attached where it belongs, nothing sent for a stale state."""
+creator's beside it, the invite attached where it belongs, nothing queued for a stale state.
+
+Each is written to the outbox and sent after commit by its task (eager here, locmem)."""
 
 import pytest
 
+from accounts.models import OutboundEmail
 from tests.workshops.factories import a_learner, at, paid_workshop, workshop_page
 from workshops import emails, services
 from workshops.models import Registration, WaitlistEntry
@@ -42,11 +45,12 @@ def registration_in(status: str, learner) -> Registration:
     ],
 )
 def test_registration_emails_show_both_zones_in_both_parts(
-    berliner, mailoutbox, sender, status, subject, invite
+    berliner, mailoutbox, django_capture_on_commit_callbacks, sender, status, subject, invite
 ):
     registration = registration_in(status, berliner)
 
-    emails.SENDERS[sender](registration_id=registration.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        emails.SENDERS[sender](registration_id=registration.pk)
 
     [message] = mailoutbox
     html = message.alternatives[0][0]
@@ -62,10 +66,13 @@ def test_registration_emails_show_both_zones_in_both_parts(
         assert message.attachments == []
 
 
-def test_reminder_email_shows_both_zones_and_the_join_link(berliner, mailoutbox):
+def test_reminder_email_shows_both_zones_and_the_join_link(
+    berliner, mailoutbox, django_capture_on_commit_callbacks
+):
     registration = registration_in("confirmed", berliner)
 
-    emails.send_reminder(registration_id=registration.pk, hours_before=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        emails.queue_reminder(registration_id=registration.pk, hours_before=1)
 
     [message] = mailoutbox
     assert LEARNER_TIME in message.body
@@ -73,7 +80,9 @@ def test_reminder_email_shows_both_zones_and_the_join_link(berliner, mailoutbox)
     assert registration.workshop.join_url in message.body
 
 
-def test_waitlist_emails_show_the_claim_link_and_both_zones(berliner, mailoutbox):
+def test_waitlist_emails_show_the_claim_link_and_both_zones(
+    berliner, mailoutbox, django_capture_on_commit_callbacks
+):
     workshop = workshop_page(starts_at=START, time_zone="America/New_York", capacity=1)
     services.register_free(learner=a_learner(), workshop=workshop, now=at("2026-12-01T12:00"))
     entry = services.join_waitlist(learner=berliner, workshop=workshop, now=at("2026-12-01T12:00"))
@@ -81,9 +90,11 @@ def test_waitlist_emails_show_the_claim_link_and_both_zones(berliner, mailoutbox
         status="offered", offer_expires_at=at("2026-12-02T12:00")
     )
 
-    emails.send_waitlist_offer(entry_id=entry.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        emails.queue_waitlist_offer(entry_id=entry.pk)
     WaitlistEntry.objects.filter(pk=entry.pk).update(status="closed")
-    emails.send_waitlist_workshop_cancelled(entry_id=entry.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        emails.queue_waitlist_workshop_cancelled(entry_id=entry.pk)
 
     offer, cancelled = mailoutbox
     assert "/workshops/claim/" in offer.body
@@ -93,21 +104,29 @@ def test_waitlist_emails_show_the_claim_link_and_both_zones(berliner, mailoutbox
     assert "the waitlist is closed" in cancelled.body
 
 
-def test_an_email_about_a_state_that_changed_meanwhile_is_dropped(berliner, mailoutbox):
+def test_an_email_about_a_state_that_changed_meanwhile_is_not_queued(
+    berliner, mailoutbox, django_capture_on_commit_callbacks
+):
     registration = registration_in("cancelled", berliner)
+    queued_before = OutboundEmail.objects.count()
 
-    emails.send_reminder(registration_id=registration.pk, hours_before=24)
-    emails.send_registration_confirmed(registration_id=registration.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        emails.queue_reminder(registration_id=registration.pk, hours_before=24)
+        emails.queue_registration_confirmed(registration_id=registration.pk)
 
+    assert OutboundEmail.objects.count() == queued_before
     assert mailoutbox == []
 
 
-def test_titles_are_not_html_escaped_in_the_text_part(berliner, mailoutbox):
+def test_titles_are_not_html_escaped_in_the_text_part(
+    berliner, mailoutbox, django_capture_on_commit_callbacks
+):
     registration = registration_in("confirmed", berliner)
     registration.workshop.title = "Bread & <butter>"
     registration.workshop.save()
 
-    emails.send_registration_confirmed(registration_id=registration.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        emails.queue_registration_confirmed(registration_id=registration.pk)
 
     [message] = mailoutbox
     assert '"Bread & <butter>"' in message.body
