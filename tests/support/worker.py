@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app as celery_app
+from tests.support.network import free_port
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 WORKER_READY_TIMEOUT = 60.0
@@ -39,6 +40,29 @@ def broker_not_eager() -> Iterator[None]:
         yield
     finally:
         celery_app.conf.task_always_eager = previous
+
+
+@contextmanager
+def broker_unreachable() -> Iterator[None]:
+    """This process's ``.delay()`` publishes for real, to a Redis port where nothing listens."""
+    # Import the apps' tasks now: config.queueing does it on first use, and Celery's Django
+    # fixup then runs django.setup() again, whose logging configuration would drop pytest's
+    # log capture in the middle of the test.
+    celery_app.loader.import_default_modules()
+    previous = celery_app.conf.task_always_eager, celery_app.conf.broker_url
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
+    _forget_broker_connections()  # those made for the real broker must not be reused
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager, celery_app.conf.broker_url = previous
+        _forget_broker_connections()
+
+
+def _forget_broker_connections() -> None:
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 def purge_queue() -> None:
