@@ -1,5 +1,10 @@
 """Getting each lesson e-mail out once: claim due outbox rows, then send them (invariant 5).
 
+The rules this shares with the outbox of every other e-mail (``accounts/outbox.py``): the
+backoff and attempt budget, which SMTP errors are permanent, the send lease and its renewal,
+live once in ``config/mail_delivery.py``; this module adds what is particular to lessons (one
+rendering per batch, marks ten at a time, the enrolment's state).
+
 Two halves, each a service with ``now=`` so tests are exact:
 
 ``claim_due_deliveries`` is the beat job (every minute, ``tasks.dispatch_due_lessons``). In short
