@@ -164,7 +164,7 @@ class AnnounceView(WagtailAdminTemplateMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context.update(
             form=self.form,
-            announcements=selectors.announcements_of(self.storefront)[:20],
+            announcements=selectors.announcement_log(self.storefront),
         )
         return context
 

@@ -48,13 +48,21 @@ def storefronts() -> QuerySet[CreatorPage]:
     return CreatorPage.objects.order_by("title")
 
 
-def announcements_of(storefront: CreatorPage) -> QuerySet[Announcement]:
-    """The storefront's announcements, newest first, with what their outbox rows say:
-    ``sent_count``, ``waiting_count`` (not sent yet, retrying included) and ``failed_count``
-    (refused, or skipped because the address bounces)."""
+@dataclass(frozen=True)
+class AnnouncementLog:
+    """An announcement and what its recipients' outbox rows say."""
+
+    announcement: Announcement
+    sent: int
+    waiting: int  # not sent yet, retries included
+    not_delivered: int  # refused, or skipped because the address bounces
+
+
+def announcement_log(storefront: CreatorPage, *, limit: int = 20) -> list[AnnouncementLog]:
+    """The storefront's latest announcements, newest first, with their delivery counts."""
     email_status = "recipient_rows__email__status"
     Status = OutboundEmail.Status
-    return (
+    rows = (
         Announcement.objects.filter(
             Q(course__path__startswith=storefront.path)
             | Q(workshop__path__startswith=storefront.path)
@@ -70,8 +78,17 @@ def announcements_of(storefront: CreatorPage) -> QuerySet[Announcement]:
                 "recipient_rows",
                 filter=Q(**{f"{email_status}__in": [Status.FAILED, Status.SKIPPED]}),
             ),
-        )
+        )[:limit]
     )
+    return [
+        AnnouncementLog(
+            announcement=row,
+            sent=row.sent_count,
+            waiting=row.waiting_count,
+            not_delivered=row.failed_count,
+        )
+        for row in rows
+    ]
 
 
 def pending_applications() -> QuerySet[CreatorApplication]:
