@@ -7,12 +7,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core import mail
 from django.db import connection, transaction
 from django.urls import reverse
 
-from accounts import outbox
+from accounts import outbox, tasks
 from accounts.models import OutboundEmail, User
 from config.mail_delivery import MAX_ATTEMPTS, SEND_LEASE, retry_delay
 from tests.accounts.factories import UserFactory
@@ -292,3 +293,16 @@ def test_staff_see_the_outbox_read_only_and_retry_failed_rows_from_the_admin(
     failed.refresh_from_db()
     assert failed.status == Status.SENT
     assert mail.outbox is mailoutbox
+
+
+def test_beat_runs_the_sweeper_every_minute_and_the_task_sends(mailoutbox):
+    entry = django_settings.CELERY_BEAT_SCHEDULE["sweep-outbox"]
+    assert (entry["task"], entry["schedule"]) == ("accounts.tasks.sweep_outbox", 60.0)
+    row = queue(1)  # its own task never ran (no on-commit callbacks here)
+
+    sent = tasks.sweep_outbox.delay(now=(NOW + outbox.SWEEP_GRACE).isoformat()).get()
+
+    assert sent == 1
+    assert [message.subject for message in mailoutbox] == ["Receipt 1"]
+    row.refresh_from_db()
+    assert row.status == Status.SENT

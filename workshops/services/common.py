@@ -36,7 +36,11 @@ def _now(now: datetime | None) -> datetime:
 
 def _queue_email(sender: str, **params) -> None:
     """Write an e-mail of emails.py to the outbox, in the transaction of the change it reports
-    (the caller's): it commits with that change and is sent after commit."""
+    (the caller's): it commits with that change and is sent after commit.
+
+    Call it *after* saving the change: the sender re-reads the rows and queues nothing for a
+    state that isn't (yet) the one it describes.
+    """
     emails.SENDERS[sender](**params)
 
 

@@ -256,8 +256,9 @@ def mark_refunded(*, registration_id: int, now: datetime | None = None) -> None:
                 **{counter: F(counter) - 1},
             )
             _offer_free_seats_after_commit(registration.workshop_id)
-        elif registration.status == Registration.Status.RELEASED:
-            _queue_email("late_payment_refunded", registration_id=registration.pk)
+        was_released = registration.status == Registration.Status.RELEASED
         registration.status = Registration.Status.REFUNDED
         registration.ended_at = registration.ended_at or _now(now)
         registration.save(update_fields=["status", "ended_at"])
+        if was_released:
+            _queue_email("late_payment_refunded", registration_id=registration.pk)
