@@ -1,10 +1,11 @@
 """One outbox for every e-mail the site sends (lessons have their own, on the same rules).
 
 Writing. A service that changes something an e-mail reports renders the e-mail
-(``config.mail.build_email``) and calls ``queue_message`` (or ``queue_email`` with the parts)
-*inside its transaction*: the row and the change commit together or not at all. After commit
-``accounts.tasks.send_outbound_emails`` is published once, without retries; a broker that is
-down costs the request nothing (a WARNING, not a 500), because the sweeper finds the row.
+(``config.mail.build_email``) and calls ``queue_message`` (or ``queue_email`` with an
+``outbound_email`` row) *inside its transaction*: the row and the change commit together or
+not at all. After commit ``accounts.tasks.send_outbound_emails`` is published once, without
+retries; a broker that is down costs the request nothing (a WARNING, not a 500), because the
+sweeper finds the row.
 
 Sending, outside any transaction:
 
@@ -100,43 +101,16 @@ def _clock(now: datetime | None) -> datetime:
 # Writing
 
 
-def queue_email(
-    *,
-    to: str,
-    subject: str,
-    text: str,
-    html: str = "",
-    kind: str,
-    user=None,
-    headers: dict[str, str] | None = None,
-    attachments: list[dict[str, str]] | None = None,
-    from_email: str | None = None,
-    dedupe_key: str | None = None,
-    now: datetime | None = None,
-) -> OutboundEmail:
-    """Write one rendered e-mail to the outbox; it is sent after the transaction commits.
-
-    With ``dedupe_key``, queuing the same logical e-mail again returns the first row.
-    """
-    row = outbound_email(
-        to=to,
-        subject=subject,
-        text=text,
-        html=html,
-        kind=kind,
-        user=user,
-        headers=headers,
-        attachments=attachments,
-        from_email=from_email,
-        dedupe_key=dedupe_key,
-        now=now,
-    )
-    if dedupe_key is not None:
+def queue_email(row: OutboundEmail) -> OutboundEmail:
+    """Write one rendered e-mail (from ``outbound_email``) to the outbox; it is sent after the
+    transaction commits. With a ``dedupe_key``, queuing the same logical e-mail again returns
+    the first row."""
+    if row.dedupe_key is not None:
         try:
             with transaction.atomic():  # a savepoint: the caller's transaction goes on
                 row.save()
         except IntegrityError:
-            return OutboundEmail.objects.get(dedupe_key=dedupe_key)
+            return OutboundEmail.objects.get(dedupe_key=row.dedupe_key)
     else:
         row.save()
     enqueue_on_commit_best_effort(SEND_TASK, [row.pk])
@@ -157,7 +131,7 @@ def outbound_email(
     dedupe_key: str | None = None,
     now: datetime | None = None,
 ) -> OutboundEmail:
-    """An unsaved outbox row, for ``queue_emails`` (many at once)."""
+    """An unsaved outbox row, for ``queue_email`` (or ``queue_emails``, many at once)."""
     now = _clock(now)
     return OutboundEmail(
         to=to,
@@ -201,17 +175,19 @@ def queue_message(
         (content for content, mimetype in message.alternatives if mimetype == "text/html"), ""
     )
     return queue_email(
-        to=message.to[0],
-        subject=str(message.subject),
-        text=str(message.body),
-        html=str(html),
-        kind=kind,
-        user=user,
-        headers=dict(message.extra_headers),
-        attachments=[_stored_attachment(attachment) for attachment in message.attachments],
-        from_email=message.from_email,
-        dedupe_key=dedupe_key,
-        now=now,
+        outbound_email(
+            to=message.to[0],
+            subject=str(message.subject),
+            text=str(message.body),
+            html=str(html),
+            kind=kind,
+            user=user,
+            headers=dict(message.extra_headers),
+            attachments=[_stored_attachment(attachment) for attachment in message.attachments],
+            from_email=message.from_email,
+            dedupe_key=dedupe_key,
+            now=now,
+        )
     )
 
 

@@ -8,7 +8,7 @@ e-mail per order and kind, however often the event that causes it is applied.
 from django.conf import settings
 from django.urls import reverse
 
-from accounts.outbox import queue_email, queue_message
+from accounts.outbox import outbound_email, queue_email, queue_message
 from config.mail import absolute_url, build_email
 
 from .models import Order
@@ -82,14 +82,16 @@ def queue_dispute_alert(*, order_id) -> None:
     order = _order(order_id)
     for _name, address in settings.ADMINS:
         queue_email(
-            to=address,
-            from_email=settings.SERVER_EMAIL,
-            subject=f"{settings.EMAIL_SUBJECT_PREFIX}Dispute opened on order {order.pk}",
-            text=(
-                f"The buyer {order.buyer.email} disputed {order.amount_display} for "
-                f"“{order.item_title}” (payment {order.stripe_payment_intent_id}).\n"
-                "Answer it in the Stripe dashboard; the order is flagged in the admin."
-            ),
-            kind="payments.dispute_alert",
-            dedupe_key=f"payments.dispute_alert:{order.pk}:{address}",
+            outbound_email(
+                to=address,
+                from_email=settings.SERVER_EMAIL,
+                subject=f"{settings.EMAIL_SUBJECT_PREFIX}Dispute opened on order {order.pk}",
+                text=(
+                    f"The buyer {order.buyer.email} disputed {order.amount_display} for "
+                    f"“{order.item_title}” (payment {order.stripe_payment_intent_id}).\n"
+                    "Answer it in the Stripe dashboard; the order is flagged in the admin."
+                ),
+                kind="payments.dispute_alert",
+                dedupe_key=f"payments.dispute_alert:{order.pk}:{address}",
+            )
         )

@@ -30,14 +30,16 @@ Status = OutboundEmail.Status
 def queue(number: int = 0, *, kind: str = "payments.payment_confirmation", user=None, **fields):
     """A receipt-like e-mail queued at NOW, its task not run (no on-commit callbacks here)."""
     return outbox.queue_email(
-        to=user.email if user else f"reader{number}@example.com",
-        subject=f"Receipt {number}",
-        text=f"Thank you, reader {number}.",
-        html=f"<p>Thank you, reader {number}.</p>",
-        kind=kind,
-        user=user,
-        now=fields.pop("now", NOW),
-        **fields,
+        outbox.outbound_email(
+            to=user.email if user else f"reader{number}@example.com",
+            subject=f"Receipt {number}",
+            text=f"Thank you, reader {number}.",
+            html=f"<p>Thank you, reader {number}.</p>",
+            kind=kind,
+            user=user,
+            now=fields.pop("now", NOW),
+            **fields,
+        )
     )
 
 
