@@ -297,6 +297,10 @@ class Announcement(models.Model):
     # the recipients' outbox rows.
     recipients = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
+    # Unused since announcements went onto the outbox; kept for one release so that the
+    # previous release's code runs during a rolling deploy (docs/deploy.md). Drop them next.
+    sent = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -332,6 +336,10 @@ class AnnouncementRecipient(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # Unused since the outbox (its row says when it was sent and why it failed); kept for one
+    # release for the rolling deploy, like Announcement.sent. Drop them next.
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
     email = models.OneToOneField(
         "accounts.OutboundEmail",
         null=True,

@@ -1,12 +1,14 @@
 """The payments app's Celery tasks: thin, by order id.
 
-The services queue them after their transaction commits (once per state change), so the webhook
-answers Stripe without waiting for Stripe again. (E-mails are outbox rows, accounts/outbox.py.)
+The services queue them after their transaction commits (once per state change), so a webhook
+answers Stripe at once and a Stripe call that fails is retried here. (E-mails are not tasks but
+outbox rows, accounts/outbox.py.)
 """
 
 from celery import shared_task
+from django.db import transaction
 
-from . import services
+from . import emails, services
 
 # A few retries with a growing delay (30 s, 1 min, 2 min...); after the last one the worker
 # logs the failure at ERROR level.
@@ -26,3 +28,31 @@ def refund_automatically(order_id: str) -> None:
 @shared_task(**RETRY)
 def expire_checkout_of_seat(registration_id: int) -> None:
     services.expire_checkout_of_seat(registration_id=registration_id)
+
+
+# Kept for one release: messages the previous release queued (during a rolling deploy) write
+# their e-mail to the outbox, which sends it; the dedupe key keeps it to one. Remove next.
+
+
+@shared_task(ignore_result=True)
+def send_payment_confirmation(order_id: str) -> None:
+    with transaction.atomic():
+        emails.queue_payment_confirmation(order_id=order_id)
+
+
+@shared_task(ignore_result=True)
+def send_refund_confirmation(order_id: str) -> None:
+    with transaction.atomic():
+        emails.queue_refund_confirmation(order_id=order_id)
+
+
+@shared_task(ignore_result=True)
+def send_dispute_alert(order_id: str) -> None:
+    with transaction.atomic():
+        emails.queue_dispute_alert(order_id=order_id)
+
+
+@shared_task(ignore_result=True)
+def send_already_owned_refund(order_id: str) -> None:
+    with transaction.atomic():
+        emails.queue_already_owned_refund(order_id=order_id)

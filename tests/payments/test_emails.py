@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import OutboundEmail
-from payments import emails
+from payments import emails, tasks
 from payments.models import Order
 
 from .factories import paid_course
@@ -113,6 +113,18 @@ def test_the_same_receipt_queued_twice_is_one_row_and_one_email(
     with django_capture_on_commit_callbacks(execute=True):
         emails.queue_payment_confirmation(order_id=order.pk)
         emails.queue_payment_confirmation(order_id=order.pk)
+
+    assert OutboundEmail.objects.filter(kind="payments.payment_confirmation").count() == 1
+    assert len(mailoutbox) == 1
+
+
+def test_a_receipt_task_queued_by_the_previous_release_writes_one_outbox_row(
+    order, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        emails.queue_payment_confirmation(order_id=order.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.send_payment_confirmation(str(order.pk))  # its old task, still in the queue
 
     assert OutboundEmail.objects.filter(kind="payments.payment_confirmation").count() == 1
     assert len(mailoutbox) == 1

@@ -7,7 +7,7 @@ import pytest
 
 from accounts.models import OutboundEmail
 from tests.workshops.factories import a_learner, at, paid_workshop, workshop_page
-from workshops import emails, services
+from workshops import emails, services, tasks
 from workshops.models import Registration, WaitlistEntry
 
 pytestmark = pytest.mark.django_db
@@ -131,3 +131,15 @@ def test_titles_are_not_html_escaped_in_the_text_part(
     [message] = mailoutbox
     assert '"Bread & <butter>"' in message.body
     assert "Bread &amp; &lt;butter&gt;" in message.alternatives[0][0]
+
+
+def test_a_deliver_email_task_queued_by_the_previous_release_still_sends(
+    berliner, mailoutbox, django_capture_on_commit_callbacks
+):
+    registration = registration_in("confirmed", berliner)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.deliver_email("registration_confirmed", {"registration_id": registration.pk})
+
+    [message] = mailoutbox
+    assert message.subject.startswith("You're registered")
