@@ -16,6 +16,7 @@ nothing is lost.
 
 import importlib
 import logging
+import time
 from typing import Any
 
 from django.db import transaction
@@ -57,18 +58,49 @@ def enqueue(task_name: str, *args: Any, **kwargs: Any) -> None:
         )
 
 
+# After a failed best-effort publish, the next ones in this process are skipped for this
+# long: each try costs the request most of a second while the broker is down, and the rows
+# wait for the sweeper either way.
+BEST_EFFORT_PAUSE_SECONDS = 30.0
+
+
+class _BrokerTrouble:
+    """When this process last failed to reach the broker (monotonic seconds), or None.
+
+    Only a shortcut for speed: nothing depends on it for correctness.
+    """
+
+    failed_at: float | None = None
+
+    @classmethod
+    def recent(cls) -> bool:
+        return (
+            cls.failed_at is not None
+            and time.monotonic() - cls.failed_at < BEST_EFFORT_PAUSE_SECONDS
+        )
+
+
 def enqueue_on_commit_best_effort(task_name: str, *args: Any) -> None:
     """Publish ``task_name(*args)`` once after commit; if the broker is down, only warn.
 
     Only for work a beat job finds on its own (its rows say what is left to do): the request
     neither waits for kombu's publish retries nor fails, and the sweeper does the work later.
+    For ``BEST_EFFORT_PAUSE_SECONDS`` after a failure this process doesn't try again.
     """
     task = _task(task_name)
 
     def publish() -> None:
+        if _BrokerTrouble.recent():
+            logger.info(
+                "%s not queued (the broker was just unreachable); the sweeper will do it", task_name
+            )
+            return
         try:
             task.apply_async(args, retry=False)
         except (OperationalError, OSError) as error:
+            _BrokerTrouble.failed_at = time.monotonic()
             logger.warning("%s not queued (%s); the beat sweeper will do it", task_name, error)
+        else:
+            _BrokerTrouble.failed_at = None
 
     transaction.on_commit(publish)

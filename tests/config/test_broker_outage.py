@@ -6,12 +6,14 @@ Real parts: the Celery app publishes for real (eager mode off) to a Redis URL wh
 listens; kombu's connection is refused and its publish retries run out.
 """
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
 
 from accounts.models import OutboundEmail
+from accounts.outbox import outbound_email, queue_emails
 from config.queueing import enqueue
 from courses.models import LessonDelivery
 from courses.services import enroll
@@ -71,3 +73,22 @@ def test_a_task_queued_after_commit_with_the_broker_down_is_logged_not_raised(br
     [record] = [record for record in caplog.records if record.levelname == "ERROR"]
     assert "payments.tasks.refund_cancelled_seat" in record.getMessage()
     assert "123" in record.getMessage()
+
+
+def test_after_one_failed_publish_the_next_e_mails_wait_for_the_sweeper_without_trying(
+    broker_down, django_capture_on_commit_callbacks, caplog
+):
+    # An announcement to 500 people is 10 send tasks: with the broker down, only the first
+    # publish waits for the connection to fail; the rest are left to the sweeper at once.
+    rows = [
+        outbound_email(to=f"reader{n}@example.com", subject="s", text="t", kind="tests.bulk")
+        for n in range(500)
+    ]
+    caplog.set_level(logging.INFO, logger="config.queueing")
+    with django_capture_on_commit_callbacks(execute=True):
+        queue_emails(rows)
+
+    assert OutboundEmail.objects.filter(status="pending").count() == 500
+    messages = [record.getMessage() for record in caplog.records]
+    assert sum("the beat sweeper will do it" in message for message in messages) == 1
+    assert sum("the broker was just unreachable" in message for message in messages) == 9
