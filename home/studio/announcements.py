@@ -48,7 +48,8 @@ def announce(
     workshop: WorkshopPage | None = None,
     now: datetime | None = None,
 ) -> Announcement:
-    """Write the announcement and its recipient rows, and queue the sending after commit."""
+    """Write the announcement, its recipient rows and each person's e-mail on the outbox, in
+    one transaction; the outbox sends them after commit."""
     if (course is None) == (workshop is None):
         raise AnnouncementRefused(_("Choose one course or one workshop."))
     try:
