@@ -7,7 +7,7 @@ leaves its rows ``sending`` until their lease expires, and the dispatcher claims
 
 from celery import shared_task
 
-from . import dispatch
+from . import dispatch, emails
 
 
 @shared_task(ignore_result=True)
@@ -24,3 +24,18 @@ def send_lesson_batch(delivery_ids: list[int], claim_token: str) -> None:
     redelivery) or a task from an expired claim sends nothing.
     """
     dispatch.send_deliveries(delivery_ids=delivery_ids, claim_token=claim_token)
+
+
+# A few retries with a growing delay (30 s, 1 min, 2 min...), as the payments app's e-mails;
+# after the last one Celery logs the failure at ERROR, which reaches staff.
+EMAIL_RETRY = {"autoretry_for": (Exception,), "max_retries": 5, "retry_backoff": 30}
+
+
+@shared_task(ignore_result=True, **EMAIL_RETRY)
+def send_catch_up_email(enrollment_id: int, lesson_ids: list[int]) -> None:
+    emails.send_catch_up_email(enrollment_id=enrollment_id, lesson_ids=lesson_ids)
+
+
+@shared_task(ignore_result=True, **EMAIL_RETRY)
+def send_new_cohort_dates_email(enrollment_id: int) -> None:
+    emails.send_new_cohort_dates_email(enrollment_id=enrollment_id)
