@@ -1,8 +1,10 @@
 """Celery tasks of the courses app: thin, ids only, idempotent.
 
-Neither task retries itself through the broker: a lesson e-mail's retries live in its outbox
+The lesson tasks never retry through the broker: a lesson e-mail's retries live in its outbox
 row (``due_at``, ``attempts``), which the every-minute dispatcher scans. A send task that dies
 leaves its rows ``sending`` until their lease expires, and the dispatcher claims them again.
+The catch-up and new-dates e-mails are one retrying task each, as the payments app's e-mails
+are, until every e-mail has one outbox.
 """
 
 from celery import shared_task
