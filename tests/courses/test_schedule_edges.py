@@ -160,6 +160,22 @@ def test_a_user_loaded_without_the_schedule_fields_still_reschedules(traveller, 
     assert due_times(enrollment) == AT_SEVEN_IN_NEW_YORK
 
 
+def test_a_stale_copy_saved_after_someone_elses_change_moves_the_lessons_back(
+    traveller, enrollment
+):
+    stale = User.objects.get(pk=traveller.pk)  # still Berlin at 08:00
+    with freeze_time(CHANGED_AT):
+        moved = User.objects.get(pk=traveller.pk)
+        moved.time_zone, moved.lesson_send_hour = "America/New_York", 7
+        moved.save()
+        assert due_times(enrollment) == AT_SEVEN_IN_NEW_YORK
+
+        stale.first_name = "Lee"
+        stale.save()  # writes Berlin and 08:00 back
+
+    assert due_times(enrollment) == AT_EIGHT_IN_BERLIN
+
+
 def test_signal_only_for_a_real_change_once(traveller, schedule_signals):
     user = User.objects.get(pk=traveller.pk)
     user.save()  # nothing changed
