@@ -9,7 +9,6 @@ The hooks that register them, and the documents hook, are in ``wagtail_hooks.py`
 """
 
 import django_filters
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect
@@ -26,6 +25,8 @@ from wagtail.admin.ui.tables import ButtonsColumnMixin, Column, DateColumn, Titl
 from wagtail.admin.views.generic import IndexView, PermissionCheckedMixin, WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.admin.widgets import ListingButton
+
+from config.admin_permissions import StaffOnlyViewMixin
 
 from . import dispatch, selectors, services
 from .models import CoursePage, Enrollment, LessonDelivery
@@ -308,18 +309,13 @@ class LessonDeliveryViewSet(ReadOnlyModelViewSet):
 # Delivery health
 
 
-class DeliveryHealthView(WagtailAdminTemplateMixin, TemplateView):
+class DeliveryHealthView(StaffOnlyViewMixin, WagtailAdminTemplateMixin, TemplateView):
     """Staff only: is e-mail getting out? Figures from ``selectors.delivery_health``, each
     linking to its rows. Reached from the "Learners" menu."""
 
     template_name = "courses/admin/delivery_health.html"
     page_title = gettext_lazy("Delivery health")
     header_icon = "mail"
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_staff:
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -5,10 +5,9 @@ documents hook that serves a lesson's downloads only to its readers."""
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
 from wagtail import hooks
-from wagtail.admin.menu import MenuItem
 from wagtail.permissions import register_permission_policy
 
-from config.admin_permissions import ReadOnlyPermissionPolicy
+from config.admin_permissions import ReadOnlyPermissionPolicy, StaffMenuItem
 
 from . import selectors, views
 from .admin_views import CourseOperationsGroup, delivery_health_urls
@@ -27,11 +26,6 @@ def register_course_operations():
     return CourseOperationsGroup()
 
 
-class StaffOnlyMenuItem(MenuItem):
-    def is_shown(self, request):
-        return request.user.is_staff
-
-
 @hooks.register("register_admin_urls")
 def register_delivery_health_url():
     return delivery_health_urls()
@@ -39,7 +33,7 @@ def register_delivery_health_url():
 
 @hooks.register("register_settings_menu_item")
 def register_delivery_health_menu_item():
-    return StaffOnlyMenuItem(
+    return StaffMenuItem(
         gettext_lazy("Delivery health"), reverse("delivery_health"), icon_name="mail", order=901
     )
 
