@@ -2,9 +2,9 @@
 
 ``learner_schedule_changed`` is sent with ``learner`` (the saved User) whenever a save changed
 their time zone or lesson send hour, whatever made the save: the profile page's service, the
-Django admin, a data fix in the shell through ``user.save()``. Apps that schedule things in the
-learner's local time (courses) reschedule on it; accounts itself knows none of them
-(docs/architecture.md: accounts imports no other app).
+Django admin, the Wagtail admin (accounts/wagtail_users.py), a data fix in the shell through
+``user.save()``. Apps that schedule things in the learner's local time (courses) reschedule on
+it; accounts itself knows none of them (docs/architecture.md: accounts imports no other app).
 
 How a change is noticed: a save that writes either field first reads the values stored until
 then (``pre_save``, one query; a sign-in's ``save(update_fields=["last_login"])`` reads

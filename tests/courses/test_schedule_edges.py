@@ -140,6 +140,29 @@ def test_django_admin_saving_other_fields_moves_nothing(
     assert due_times(enrollment) == AT_EIGHT_IN_BERLIN
 
 
+def test_wagtail_admin_user_edit_reschedules(staff_client, traveller, enrollment):
+    url = reverse("wagtailusers_users:edit", args=[traveller.pk])
+    assert 'name="lesson_send_hour"' in staff_client.get(url).content.decode()
+    data = {
+        "email": traveller.email,
+        "first_name": traveller.first_name,
+        "last_name": "Park",  # Wagtail's form requires one
+        "time_zone": "America/New_York",
+        "lesson_send_hour": "7",
+        "is_active": "on",
+    }
+    with freeze_time(CHANGED_AT):
+        response = staff_client.post(url, data)
+
+    assert response.status_code == 302, response.context["form"].errors
+    assert due_times(enrollment) == AT_SEVEN_IN_NEW_YORK
+
+    refused = staff_client.post(url, {**data, "time_zone": "Mars/Olympus_Mons"})
+    assert refused.status_code == 200
+    assert "time_zone" in refused.context["form"].errors
+    assert due_times(enrollment) == AT_SEVEN_IN_NEW_YORK
+
+
 def test_plain_save_in_the_shell_reschedules(traveller, enrollment):
     user = User.objects.get(pk=traveller.pk)
     user.time_zone = "America/New_York"
