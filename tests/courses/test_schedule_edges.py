@@ -372,7 +372,9 @@ def test_joining_with_one_lesson_due_gets_that_lesson_as_usual(
     assert len(claim_due_deliveries(now=utc(2026, 9, 14, 8))) == 1
 
 
-def test_catch_up_email_in_the_learners_zone_keeps_zone_rules(django_capture_on_commit_callbacks):
+def test_what_is_already_due_at_joining_depends_on_the_learners_zone(
+    django_capture_on_commit_callbacks,
+):
     # A learner in Honolulu (UTC-10) joining at 17 September 08:00 UTC is still on 16
     # September at 22:00: days 0-2 have passed for them, day 3 has not.
     started = cohort_course(start=date(2026, 9, 14), lessons=5)
