@@ -7,6 +7,23 @@ from . import outbox
 from .models import OutboundEmail, User
 
 
+class BouncingFilter(admin.SimpleListFilter):
+    """Addresses a mail server refused for good (the delivery health page links here)."""
+
+    title = _("e-mail bouncing")
+    parameter_name = "bouncing"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(email_bouncing_since__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(email_bouncing_since__isnull=True)
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     """Django's user admin, keyed by e-mail instead of username."""
@@ -14,6 +31,7 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "is_staff", "time_zone"]
     search_fields = ["email", "first_name", "last_name"]
+    list_filter = ["is_staff", "is_superuser", "is_active", BouncingFilter]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         (_("Personal info"), {"fields": ["first_name", "last_name"]}),

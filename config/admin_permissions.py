@@ -1,6 +1,26 @@
-"""The one permission policy for admin listings of rows that only services may change."""
+"""The one permission policy for admin listings of rows that only services may change, and the
+gate of the staff's own admin pages (System status, Delivery health)."""
 
+from django.core.exceptions import PermissionDenied
+from wagtail.admin.menu import MenuItem
 from wagtail.permission_policies import ModelPermissionPolicy
+
+
+class StaffOnlyViewMixin:
+    """An admin view for staff alone: anyone else gets PermissionDenied (Wagtail shows its
+    "no permission" message on the dashboard)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_staff:
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+
+
+class StaffMenuItem(MenuItem):
+    """A menu item shown to staff alone, for a ``StaffOnlyViewMixin`` page."""
+
+    def is_shown(self, request):
+        return request.user.is_staff
 
 
 class ReadOnlyPermissionPolicy(ModelPermissionPolicy):

@@ -26,7 +26,9 @@ from wagtail.admin.views.generic import IndexView, PermissionCheckedMixin, Wagta
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.admin.widgets import ListingButton
 
-from . import services
+from config.admin_permissions import StaffOnlyViewMixin
+
+from . import dispatch, selectors, services
 from .models import CoursePage, Enrollment, LessonDelivery
 
 
@@ -156,10 +158,32 @@ class DeliveryFilterSet(WagtailFilterSet):
     status = django_filters.ChoiceFilter(
         choices=LessonDelivery.Status.choices, label=gettext_lazy("Status")
     )
+    # The rows behind each figure of the delivery health page (selectors.delivery_health).
+    health = django_filters.ChoiceFilter(
+        choices=[
+            ("due_last_hour", gettext_lazy("Due in the last hour")),
+            ("unsent_due", gettext_lazy("Due and not sent yet")),
+            ("retrying", gettext_lazy("Waiting for a retry")),
+        ],
+        label=gettext_lazy("Delivery health"),
+        method="filter_health",
+    )
 
     class Meta:
         model = LessonDelivery
-        fields = ["course", "status"]
+        fields = ["course", "status", "health"]
+
+    def filter_health(self, queryset, name, value):
+        now = timezone.now()
+        if value == "due_last_hour":
+            return queryset.filter(
+                due_at__gt=now - selectors.HEALTH_WINDOW, due_at__lte=now
+            ).exclude(status__in=selectors.NOT_SENT_ON_PURPOSE)
+        if value == "unsent_due":
+            return queryset.filter(pk__in=dispatch.unsent_due(now=now).values("pk"))
+        if value == "retrying":
+            return queryset.filter(status=LessonDelivery.Status.PENDING, retry_at__isnull=False)
+        return queryset
 
 
 class DeliveryIndexView(IndexView):
@@ -280,6 +304,27 @@ class LessonDeliveryViewSet(ReadOnlyModelViewSet):
             *super().get_urlpatterns(),
             path("retry/<int:pk>/", self.retry_view, name="retry"),
         ]
+
+
+# Delivery health
+
+
+class DeliveryHealthView(StaffOnlyViewMixin, WagtailAdminTemplateMixin, TemplateView):
+    """Staff only: is e-mail getting out? Figures from ``selectors.delivery_health``, each
+    linking to its rows. Reached from the "Learners" menu."""
+
+    template_name = "courses/admin/delivery_health.html"
+    page_title = gettext_lazy("Delivery health")
+    header_icon = "mail"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(health=selectors.delivery_health(), window=selectors.HEALTH_WINDOW)
+        return context
+
+
+def delivery_health_urls():
+    return [path("delivery-health/", DeliveryHealthView.as_view(), name="delivery_health")]
 
 
 class CourseOperationsGroup(ModelViewSetGroup):

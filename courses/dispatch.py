@@ -169,6 +169,12 @@ def expired_leases(*, now: datetime) -> QuerySet[LessonDelivery]:
     )
 
 
+def unsent_due(*, now: datetime) -> QuerySet[LessonDelivery]:
+    """Due rows not yet sent that the dispatcher would send: waiting for a claim, waiting for
+    a retry, or claimed and not yet marked (staff's delivery health page)."""
+    return _sendable().filter(status__in=[Status.PENDING, Status.SENDING], due_at__lte=now)
+
+
 def lock_for_claim(queryset: QuerySet[LessonDelivery]) -> QuerySet[LessonDelivery]:
     # Lock only the delivery rows: locking the joined enrolment would make a second dispatcher
     # skip every other lesson of that enrolment, and would block pause() meanwhile.

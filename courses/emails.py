@@ -1,4 +1,5 @@
-"""The e-mails of the courses app: the daily lesson, and the course-completed note."""
+"""The e-mails of the courses app: the daily lesson, the course-completed note, a late
+joiner's catch-up, and a cohort's new dates."""
 
 import re
 import uuid
@@ -7,6 +8,7 @@ from html.parser import HTMLParser
 
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -71,6 +73,106 @@ def queue_course_completed(*, enrollment_id: int) -> None:
         user=enrollment.learner,
         dedupe_key=f"courses.course_completed:{enrollment.pk}",
     )
+
+
+def _learner_name(learner) -> str:
+    return learner.first_name or learner.email
+
+
+def _may_mail(enrollment: Enrollment) -> bool:
+    # A refunded enrolment hears nothing more; a bouncing address waits for the learner to fix
+    # it (the dashboard says so), like their lesson e-mails.
+    return (
+        enrollment.status != Enrollment.Status.REFUNDED
+        and enrollment.learner.email_bouncing_since is None
+    )
+
+
+def queue_catch_up_email(*, enrollment_id: int, lesson_ids: list[int]) -> None:
+    """One e-mail with the lessons that were already due when the learner joined the cohort,
+    written to the outbox in the enrolment's transaction.
+
+    Links, not the lessons themselves: several whole lessons in one message would be long, and
+    each is readable on the site at once. Later lessons arrive on their own days as usual.
+    """
+    enrollment = Enrollment.objects.select_related("learner", "course").get(pk=enrollment_id)
+    if not _may_mail(enrollment):
+        return
+    course = enrollment.course
+    order = {lesson_id: position for position, lesson_id in enumerate(lesson_ids)}
+    lessons = sorted(
+        course.lessons().filter(pk__in=lesson_ids).defer_streamfields(),
+        key=lambda lesson: order[lesson.pk],
+    )
+    if not lessons:
+        return  # unpublished meanwhile
+    message = build_email(
+        to=enrollment.learner.email,
+        subject=f"Catch up: {len(lessons)} lessons of {course.title} are ready",
+        template="course_catch_up",
+        context={
+            "learner_name": _learner_name(enrollment.learner),
+            "course": course,
+            "course_url": absolute_url(course.url or "/"),
+            "lessons": [
+                {"day": lesson.display_day, "title": lesson.title, "url": absolute_url(lesson.url)}
+                for lesson in lessons
+            ],
+        },
+    )
+    queue_message(
+        message,
+        kind="courses.catch_up",
+        user=enrollment.learner,
+        dedupe_key=f"courses.catch_up:{enrollment.pk}",
+    )
+
+
+def queue_new_cohort_dates_email(*, enrollment_id: int) -> None:
+    """Tell a cohort's learner the course's new dates, each in the learner's own zone.
+
+    Written to the outbox in the transaction that moves the dates, after the move: a date
+    moved twice gives two e-mails, each with the dates as they were then.
+    """
+    enrollment = Enrollment.objects.select_related("learner", "course").get(pk=enrollment_id)
+    if not _may_mail(enrollment):
+        return
+    learner = enrollment.learner
+    course = enrollment.course
+    rows = (
+        enrollment.deliveries.filter(lesson__live=True)
+        .select_related("lesson")
+        .defer("lesson__body")
+        .order_by("lesson__day", "lesson__path")
+    )
+    now = timezone.now()
+    lessons = [
+        {
+            "day": row.lesson.display_day,
+            "title": row.lesson.title,
+            "due_at": row.due_at,
+            "already_sent": row.status == LessonDelivery.Status.SENT,
+            "readable_now": row.status != LessonDelivery.Status.SENT and row.due_at <= now,
+        }
+        for row in rows
+        if row.status != LessonDelivery.Status.CANCELLED
+    ]
+    # Every date in the message reads in the learner's own zone.
+    with timezone.override(learner.zone):
+        message = build_email(
+            to=learner.email,
+            subject=f"New dates for {course.title}",
+            template="course_new_dates",
+            context={
+                "learner_name": _learner_name(learner),
+                "course": course,
+                "course_url": absolute_url(course.url or "/"),
+                "start_date": enrollment.start_date,
+                "learner_zone": learner.zone.key,
+                "lessons": lessons,
+            },
+        )
+    queue_message(message, kind="courses.new_cohort_dates", user=learner)
 
 
 # The daily lesson

@@ -395,6 +395,9 @@ class LessonDelivery(models.Model):
         FAILED = "failed", _("Failed")
         SKIPPED = "skipped", _("Skipped")
         CANCELLED = "cancelled", _("Cancelled")
+        # Already due when the learner joined a cohort late (or the cohort moved earlier):
+        # listed in one catch-up e-mail instead of arriving in a burst (services.enroll).
+        CAUGHT_UP = "caught_up", _("In a catch-up e-mail")
 
     # States a schedule change may move: not yet handed to the mail server.
     RESCHEDULABLE = (Status.PENDING, Status.PAUSED)

@@ -1,22 +1,27 @@
-"""Reads of the courses app: who may read what, and progress for the dashboard."""
+"""Reads of the courses app: who may read what, progress for the dashboard, and the staff's
+delivery health figures."""
 
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Length, Substr
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import ngettext
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy, ngettext
 from wagtail.models import Page, ReferenceIndex
 from wagtail.permissions import policy_registry
 
+from accounts.models import User
 from config.cards import Card
 from config.ownership import collection_owner_ids, referenced_files
 
+from .dispatch import unsent_due
 from .models import CoursePage, Enrollment, LessonDelivery, LessonPage, LessonProgress
 
 
@@ -277,3 +282,92 @@ def course_cards(
             )
         )
     return cards
+
+
+# Delivery health (the staff's page in the admin, admin_views.DeliveryHealthView)
+
+HEALTH_WINDOW = timedelta(hours=1)
+# Rows that were never going to be sent at their due time: nobody should count them as late.
+NOT_SENT_ON_PURPOSE = [
+    LessonDelivery.Status.PAUSED,
+    LessonDelivery.Status.SKIPPED,
+    LessonDelivery.Status.CANCELLED,
+    LessonDelivery.Status.CAUGHT_UP,
+]
+
+
+@dataclass(frozen=True)
+class OutboxHealth:
+    """One outbox's figures, each with a link to the rows behind it (``*_url``)."""
+
+    name: str
+    due_last_hour: int
+    sent_of_due_last_hour: int
+    due_last_hour_url: str
+    unsent_due: int
+    unsent_due_url: str
+    # The longest-waiting due message that is not sent yet, and since when it is due.
+    oldest_unsent_url: str | None
+    oldest_unsent_due_at: datetime | None
+    oldest_unsent_age: timedelta | None
+    failing: int  # waiting for a retry after a transient failure
+    failing_url: str
+    failed: int  # given up on: staff retry them
+    failed_url: str
+
+
+@dataclass(frozen=True)
+class DeliveryHealth:
+    outboxes: list[OutboxHealth]
+    bouncing_addresses: int
+    bouncing_url: str
+
+
+def _listing(url_name: str, **filters: str) -> str:
+    return f"{reverse(url_name)}?{urlencode(filters)}" if filters else reverse(url_name)
+
+
+def _lesson_outbox_health(*, now: datetime) -> OutboxHealth:
+    """The lesson e-mails' figures, in three queries whatever the table's size."""
+    Status = LessonDelivery.Status
+    in_window = Q(due_at__gt=now - HEALTH_WINDOW, due_at__lte=now) & ~Q(
+        status__in=NOT_SENT_ON_PURPOSE
+    )
+    counts = LessonDelivery.objects.aggregate(
+        due_last_hour=Count("pk", filter=in_window),
+        sent_of_due_last_hour=Count("pk", filter=in_window & Q(status=Status.SENT)),
+        failing=Count("pk", filter=Q(status=Status.PENDING, retry_at__isnull=False)),
+        failed=Count("pk", filter=Q(status=Status.FAILED)),
+    )
+    waiting = unsent_due(now=now)
+    oldest = waiting.order_by("due_at", "pk").only("pk", "due_at").first()
+    listing = "lessondelivery:index"
+    return OutboxHealth(
+        name=str(gettext_lazy("Lesson e-mails")),
+        due_last_hour=counts["due_last_hour"],
+        sent_of_due_last_hour=counts["sent_of_due_last_hour"],
+        due_last_hour_url=_listing(listing, health="due_last_hour"),
+        unsent_due=waiting.count(),
+        unsent_due_url=_listing(listing, health="unsent_due"),
+        oldest_unsent_url=reverse("lessondelivery:inspect", args=[oldest.pk]) if oldest else None,
+        oldest_unsent_due_at=oldest.due_at if oldest else None,
+        oldest_unsent_age=now - oldest.due_at if oldest else None,
+        failing=counts["failing"],
+        failing_url=_listing(listing, health="retrying"),
+        failed=counts["failed"],
+        failed_url=_listing(listing, status=Status.FAILED),
+    )
+
+
+def delivery_health(*, now: datetime | None = None) -> DeliveryHealth:
+    """Is e-mail getting out? The figures of every outbox, and the addresses that bounce.
+
+    Every query of the page is here, a fixed number however many rows there are. Another outbox
+    adds its own ``OutboxHealth`` to the list.
+    """
+    now = now or timezone.now()
+    return DeliveryHealth(
+        outboxes=[_lesson_outbox_health(now=now)],
+        bouncing_addresses=User.objects.filter(email_bouncing_since__isnull=False).count(),
+        bouncing_url=_listing("admin:accounts_user_changelist", bouncing="yes"),
+    )

@@ -1,11 +1,11 @@
-"""Business rules of courses: enrol, pause, resume, reschedule, revoke, complete.
+"""Business rules of courses: enrol, pause, resume, reschedule, move a cohort, revoke, complete.
 
 Each function is keyword-only, takes ``now`` so tests are exact, locks the enrolment row before
 it changes state, and returns quietly when the change already happened (so a retried task or a
 repeated webhook changes nothing twice).
 """
 
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -112,7 +112,35 @@ def enroll(
     )
     if created:
         _write_deliveries(enrollment=enrollment, lessons=course.lessons(), now=now)
+        caught_up = _gather_overdue_lessons(enrollment=enrollment, now=now)
+        if caught_up:
+            emails.queue_catch_up_email(enrollment_id=enrollment.pk, lesson_ids=caught_up)
     return enrollment
+
+
+# A learner who joins a cohort after some of its lessons' dates would otherwise get all of them
+# at the same instant. Two or more already due: they go in one catch-up e-mail instead.
+CATCH_UP_FROM = 2
+
+
+def _gather_overdue_lessons(*, enrollment: Enrollment, now: datetime) -> list[int]:
+    """Mark the enrolment's lessons already due ``caught_up`` when there are several.
+
+    One lesson due at once (the usual "day 1 arrives right after enrolling") is left to its
+    own e-mail. The rows keep ``due_at`` (now), so the lessons are readable on the site at
+    once. Returns the lesson ids marked, in day order: the caller says how they are announced.
+    """
+    overdue = list(
+        enrollment.deliveries.filter(status=LessonDelivery.Status.PENDING, due_at__lte=now)
+        .order_by("lesson__day", "lesson__path")
+        .values_list("pk", "lesson_id")
+    )
+    if len(overdue) < CATCH_UP_FROM:
+        return []
+    LessonDelivery.objects.filter(pk__in=[pk for pk, _lesson in overdue]).update(
+        status=LessonDelivery.Status.CAUGHT_UP
+    )
+    return [lesson_id for _pk, lesson_id in overdue]
 
 
 @transaction.atomic
@@ -193,6 +221,44 @@ def reschedule_for_learner(*, learner: User, now: datetime | None = None) -> Non
     for enrollment in enrollments:
         enrollment.learner = learner  # the caller's copy holds the new zone and hour
         _recompute_due_times(enrollment=enrollment, now=now)
+
+
+@transaction.atomic
+def move_cohort_start(
+    *, course: CoursePage, previous_start_date: date, now: datetime | None = None
+) -> int:
+    """A published cohort course got a new start date: move the cohort's learners with it.
+
+    The learners who joined on ``previous_start_date`` (the date the course had when they
+    enrolled, kept as their ``start_date``) get the new start date; their lessons not yet sent
+    move to the new days, and each learner is e-mailed the new dates in their own zone. Lessons
+    the move puts in the past are gathered like a late joiner's (``caught_up``, readable at once,
+    and listed as such in that e-mail). Learners on another start date (who enrolled while the
+    course ran on each learner's own schedule) are left alone. Publishing the same date again
+    moves nothing. Returns how many enrolments moved.
+    """
+    new_start_date = course.cohort_start_date
+    if (
+        course.schedule_mode != ScheduleMode.COHORT
+        or new_start_date is None
+        or new_start_date == previous_start_date
+    ):
+        return 0
+    now = _now(now)
+    enrollments = list(
+        Enrollment.objects.select_for_update(of=("self",))
+        .select_related("learner")
+        .filter(course=course, start_date=previous_start_date)
+        .exclude(status=Enrollment.Status.REFUNDED)
+        .order_by("pk")
+    )
+    for enrollment in enrollments:
+        enrollment.start_date = new_start_date
+        enrollment.save(update_fields=["start_date"])
+        _recompute_due_times(enrollment=enrollment, now=now)
+        _gather_overdue_lessons(enrollment=enrollment, now=now)
+        emails.queue_new_cohort_dates_email(enrollment_id=enrollment.pk)
+    return len(enrollments)
 
 
 @transaction.atomic

@@ -1,8 +1,9 @@
 """Celery tasks of the courses app: thin, ids only, idempotent.
 
-Neither task retries itself through the broker: a lesson e-mail's retries live in its outbox
+The lesson tasks never retry through the broker: a lesson e-mail's retries live in its outbox
 row (``due_at``, ``attempts``), which the every-minute dispatcher scans. A send task that dies
 leaves its rows ``sending`` until their lease expires, and the dispatcher claims them again.
+Every other e-mail goes through the one outbox of ``accounts.outbox``.
 """
 
 from celery import shared_task

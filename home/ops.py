@@ -5,7 +5,6 @@ of ``/readyz``, which Celery workers answer a ping, and when beat last sent each
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied
 from django.urls import path
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
@@ -13,6 +12,7 @@ from django_celery_beat.models import PeriodicTask
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from config import health
+from config.admin_permissions import StaffOnlyViewMixin
 from config.celery import app as celery_app
 
 # The page waits at most this long for workers to answer; a worker busy past it shows as silent.
@@ -59,17 +59,12 @@ def periodic_tasks() -> list[PeriodicTaskRow]:
     ]
 
 
-class SystemStatusView(WagtailAdminTemplateMixin, TemplateView):
+class SystemStatusView(StaffOnlyViewMixin, WagtailAdminTemplateMixin, TemplateView):
     """Staff only: readiness, which Celery workers answer a ping, when beat last ran each job."""
 
     template_name = "home/system_status.html"
     page_title = gettext_lazy("System status")
     header_icon = "pick"
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_staff:
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -16,6 +16,7 @@ from wagtail.permissions import policy_registry, register_permission_policy
 from wagtail.snippets.bulk_actions.delete import DeleteBulkAction as SnippetDeleteBulkAction
 from wagtail.users.views import bulk_actions as user_bulk_action_module
 
+from config.admin_permissions import StaffMenuItem
 from home.models import CreatorApplication
 from home.ops import system_status_urls
 from home.studio import selectors
@@ -58,11 +59,6 @@ def register_studio_menu_item():
 @hooks.register("register_admin_viewset")
 def register_creator_applications():
     return CreatorApplicationViewSet()
-
-
-class StaffMenuItem(MenuItem):
-    def is_shown(self, request):
-        return request.user.is_staff
 
 
 @hooks.register("register_admin_urls")

@@ -3,6 +3,8 @@ to staff is rate-limited."""
 
 import json
 import logging
+import os
+import uuid
 
 import pytest
 from django.core import mail
@@ -111,3 +113,29 @@ def test_error_mail_is_rate_limited_per_kind_of_error(settings):
         "[Django] ERROR: SMTP refused lesson 0",
         "[Django] ERROR: Stripe answered 500",
     ]
+
+
+def test_production_mails_an_error_to_staff_once_per_kind():
+    """The production logging configuration itself: the same ERROR logged twice (a lesson
+    e-mail failing for good, as courses.dispatch logs it) reaches STAFF_EMAILS once."""
+    # A message of its own per run: the rate limit's mark stays in Redis for five minutes.
+    template = f"Lesson delivery %s to %s failed: 554 refused (probe {uuid.uuid4().hex})"
+    script = (
+        "import logging; log = logging.getLogger('courses.dispatch'); "
+        f"log.error({template!r}, 1, 'a@example.com'); "
+        f"log.error({template!r}, 2, 'b@example.com')"
+    )
+    env = {
+        **PRODUCTION_ENV,
+        "STAFF_EMAILS": "ops@example.com",
+        # Django's console backend: each e-mail sent is written to stdout.
+        "EMAIL_URL": "consolemail://",
+        "REDIS_URL": os.environ.get("REDIS_URL", PRODUCTION_ENV["REDIS_URL"]),
+    }
+
+    result = manage("shell", "-c", script, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("Subject: [Django] ERROR") == 1, result.stdout
+    assert "To: ops@example.com" in result.stdout
+    assert "Subject: [Django] ERROR: Lesson delivery 1 to a@example.com failed" in result.stdout
