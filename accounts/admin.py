@@ -1,7 +1,10 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+
+from config.mail_delivery import HEALTH_WINDOW
 
 from . import outbox
 from .models import OutboundEmail, User
@@ -21,6 +24,32 @@ class BouncingFilter(admin.SimpleListFilter):
             return queryset.filter(email_bouncing_since__isnull=False)
         if self.value() == "no":
             return queryset.filter(email_bouncing_since__isnull=True)
+        return queryset
+
+
+class OutboxHealthFilter(admin.SimpleListFilter):
+    """The rows behind each figure of the delivery health page (``courses.selectors``)."""
+
+    title = _("delivery health")
+    parameter_name = "health"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("due_last_hour", _("Due in the last hour")),
+            ("unsent_due", _("Due and not sent yet")),
+            ("retrying", _("Waiting for a retry")),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "due_last_hour":
+            return queryset.filter(due_at__gt=now - HEALTH_WINDOW, due_at__lte=now).exclude(
+                status=OutboundEmail.Status.SKIPPED
+            )
+        if self.value() == "unsent_due":
+            return queryset.filter(pk__in=outbox.unsent_due(now=now).values("pk"))
+        if self.value() == "retrying":
+            return queryset.filter(status=OutboundEmail.Status.PENDING, retry_at__isnull=False)
         return queryset
 
 
@@ -53,7 +82,7 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     failed or skipped e-mails back with a fresh attempt budget (needs "change")."""
 
     list_display = ["created_at", "kind", "to", "subject", "status", "attempts", "last_error"]
-    list_filter = ["status", "kind"]
+    list_filter = ["status", "kind", OutboxHealthFilter]
     search_fields = ["to", "subject", "dedupe_key"]
     date_hierarchy = "created_at"
     ordering = ["-created_at"]

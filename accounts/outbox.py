@@ -227,6 +227,14 @@ def retry_email(*, email_id: int, now: datetime | None = None) -> bool:
 # Claiming
 
 
+def unsent_due(*, now: datetime) -> QuerySet[OutboundEmail]:
+    """Due rows not sent yet: waiting for their task or the sweeper, for a retry, or being
+    sent (staff's delivery health page)."""
+    return OutboundEmail.objects.filter(
+        status__in=[Status.PENDING, Status.SENDING], due_at__lte=now
+    )
+
+
 def _due(now: datetime) -> Q:
     return Q(status=Status.PENDING, due_at__lte=now) & (
         Q(retry_at__isnull=True) | Q(retry_at__lte=now)

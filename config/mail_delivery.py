@@ -23,6 +23,8 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
+# The delivery health page's window ("due in the last hour"), for every outbox.
+HEALTH_WINDOW = timedelta(hours=1)
 # How long rows being sent stay with a send run that stops renewing (a killed worker).
 SEND_LEASE = timedelta(minutes=2)
 # A send run renews SEND_LEASE before a message once this many seconds have passed.

@@ -27,6 +27,7 @@ from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.admin.widgets import ListingButton
 
 from config.admin_permissions import StaffOnlyViewMixin
+from config.mail_delivery import HEALTH_WINDOW
 
 from . import dispatch, selectors, services
 from .models import CoursePage, Enrollment, LessonDelivery
@@ -176,9 +177,9 @@ class DeliveryFilterSet(WagtailFilterSet):
     def filter_health(self, queryset, name, value):
         now = timezone.now()
         if value == "due_last_hour":
-            return queryset.filter(
-                due_at__gt=now - selectors.HEALTH_WINDOW, due_at__lte=now
-            ).exclude(status__in=selectors.NOT_SENT_ON_PURPOSE)
+            return queryset.filter(due_at__gt=now - HEALTH_WINDOW, due_at__lte=now).exclude(
+                status__in=selectors.NOT_SENT_ON_PURPOSE
+            )
         if value == "unsent_due":
             return queryset.filter(pk__in=dispatch.unsent_due(now=now).values("pk"))
         if value == "retrying":
@@ -319,7 +320,7 @@ class DeliveryHealthView(StaffOnlyViewMixin, WagtailAdminTemplateMixin, Template
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update(health=selectors.delivery_health(), window=selectors.HEALTH_WINDOW)
+        context.update(health=selectors.delivery_health(), window=HEALTH_WINDOW)
         return context
 
 

@@ -17,8 +17,10 @@ from django.utils.translation import gettext_lazy, ngettext
 from wagtail.models import Page, ReferenceIndex
 from wagtail.permissions import policy_registry
 
-from accounts.models import User
+from accounts import outbox
+from accounts.models import OutboundEmail, User
 from config.cards import Card
+from config.mail_delivery import HEALTH_WINDOW
 from config.ownership import collection_owner_ids, referenced_files
 
 from .dispatch import unsent_due
@@ -286,7 +288,6 @@ def course_cards(
 
 # Delivery health (the staff's page in the admin, admin_views.DeliveryHealthView)
 
-HEALTH_WINDOW = timedelta(hours=1)
 # Rows that were never going to be sent at their due time: nobody should count them as late.
 NOT_SENT_ON_PURPOSE = [
     LessonDelivery.Status.PAUSED,
@@ -359,6 +360,38 @@ def _lesson_outbox_health(*, now: datetime) -> OutboxHealth:
     )
 
 
+def _other_email_outbox_health(*, now: datetime) -> OutboxHealth:
+    """Every other e-mail (``accounts.outbox``): the same figures, three queries."""
+    Status = OutboundEmail.Status
+    in_window = Q(due_at__gt=now - HEALTH_WINDOW, due_at__lte=now) & ~Q(status=Status.SKIPPED)
+    counts = OutboundEmail.objects.aggregate(
+        due_last_hour=Count("pk", filter=in_window),
+        sent_of_due_last_hour=Count("pk", filter=in_window & Q(status=Status.SENT)),
+        failing=Count("pk", filter=Q(status=Status.PENDING, retry_at__isnull=False)),
+        failed=Count("pk", filter=Q(status=Status.FAILED)),
+    )
+    waiting = outbox.unsent_due(now=now)
+    oldest = waiting.order_by("due_at", "pk").only("pk", "due_at").first()
+    listing = "admin:accounts_outboundemail_changelist"
+    return OutboxHealth(
+        name=str(gettext_lazy("Other e-mails (receipts, workshops, announcements...)")),
+        due_last_hour=counts["due_last_hour"],
+        sent_of_due_last_hour=counts["sent_of_due_last_hour"],
+        due_last_hour_url=_listing(listing, health="due_last_hour"),
+        unsent_due=waiting.count(),
+        unsent_due_url=_listing(listing, health="unsent_due"),
+        oldest_unsent_url=(
+            reverse("admin:accounts_outboundemail_change", args=[oldest.pk]) if oldest else None
+        ),
+        oldest_unsent_due_at=oldest.due_at if oldest else None,
+        oldest_unsent_age=now - oldest.due_at if oldest else None,
+        failing=counts["failing"],
+        failing_url=_listing(listing, health="retrying"),
+        failed=counts["failed"],
+        failed_url=_listing(listing, status__exact=Status.FAILED),
+    )
+
+
 def delivery_health(*, now: datetime | None = None) -> DeliveryHealth:
     """Is e-mail getting out? The figures of every outbox, and the addresses that bounce.
 
@@ -367,7 +400,7 @@ def delivery_health(*, now: datetime | None = None) -> DeliveryHealth:
     """
     now = now or timezone.now()
     return DeliveryHealth(
-        outboxes=[_lesson_outbox_health(now=now)],
+        outboxes=[_lesson_outbox_health(now=now), _other_email_outbox_health(now=now)],
         bouncing_addresses=User.objects.filter(email_bouncing_since__isnull=False).count(),
         bouncing_url=_listing("admin:accounts_user_changelist", bouncing="yes"),
     )

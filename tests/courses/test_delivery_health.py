@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import OutboundEmail, User
 from courses.models import Enrollment, LessonDelivery
 from tests.accounts.factories import UserFactory
 from tests.courses.factories import course, enroll, morning_learner
@@ -65,7 +65,7 @@ def test_staff_see_each_figure_with_its_rows(client, staff):
     response = client.get(HEALTH)
 
     assert response.status_code == 200
-    [lessons] = response.context["health"].outboxes
+    lessons, _other_emails = response.context["health"].outboxes
     assert (lessons.sent_of_due_last_hour, lessons.due_last_hour) == (1, 2)
     assert lessons.unsent_due == 2
     assert lessons.failing == 1
@@ -104,7 +104,7 @@ def test_a_bouncing_or_unverified_learner_is_not_late_mail(client, staff):
         enrollment = enroll(learner, course(lessons=1), now=now - timedelta(days=1))
         set_rows(enrollment, now, {"due_at": now - timedelta(minutes=5)})
 
-    [lessons] = client.get(HEALTH).context["health"].outboxes
+    lessons, _other_emails = client.get(HEALTH).context["health"].outboxes
 
     # Due in the last hour (the learner would have had them), but nothing is stuck: these wait
     # for the learner, not for the mail server.
@@ -120,11 +120,65 @@ def test_the_page_makes_the_same_queries_however_many_rows(client, staff):
         assert client.get(HEALTH).status_code == 200
     for _ in range(3):
         known_rows(timezone.now())
+        other_email_rows(timezone.now())
     with CaptureQueriesContext(connection) as large:
         assert client.get(HEALTH).status_code == 200
 
     assert len(large) == len(small)
     assert client.get(HEALTH).context["health"].outboxes[0].failing == 4
+
+
+def other_email_rows(now) -> dict[str, OutboundEmail]:
+    Status = OutboundEmail.Status
+    states = {
+        "sent": {"status": Status.SENT, "due_at": now - timedelta(minutes=30), "sent_at": now},
+        "late": {"status": Status.PENDING, "due_at": now - timedelta(minutes=20)},
+        "retrying": {
+            "status": Status.PENDING,
+            "due_at": now - timedelta(hours=3),
+            "retry_at": now + timedelta(minutes=5),
+            "attempts": 2,
+        },
+        "failed": {"status": Status.FAILED, "due_at": now - timedelta(days=2), "attempts": 30},
+        "skipped": {"status": Status.SKIPPED, "due_at": now - timedelta(minutes=10)},
+        "future": {"status": Status.PENDING, "due_at": now + timedelta(days=1)},
+    }
+    return {
+        name: OutboundEmail.objects.create(
+            to=f"{name}@example.com",
+            from_email="site@example.com",
+            kind="payments.receipt",
+            subject=name,
+            text=name,
+            created_at=now - timedelta(days=3),
+            **fields,
+        )
+        for name, fields in states.items()
+    }
+
+
+def test_staff_see_the_other_emails_outbox_with_its_rows(client, staff):
+    rows = other_email_rows(timezone.now())
+
+    response = client.get(HEALTH)
+
+    _lessons, others = response.context["health"].outboxes
+    assert (others.sent_of_due_last_hour, others.due_last_hour) == (1, 2)
+    assert others.unsent_due == 2
+    assert (others.failing, others.failed) == (1, 1)
+    assert others.oldest_unsent_url == reverse(
+        "admin:accounts_outboundemail_change", args=[rows["retrying"].pk]
+    )
+
+    def listed(url: str) -> set[int]:
+        listing = client.get(url)
+        assert listing.status_code == 200
+        return {row.pk for row in listing.context["cl"].result_list}
+
+    assert listed(others.due_last_hour_url) == {rows["sent"].pk, rows["late"].pk}
+    assert listed(others.unsent_due_url) == {rows["late"].pk, rows["retrying"].pk}
+    assert listed(others.failing_url) == {rows["retrying"].pk}
+    assert listed(others.failed_url) == {rows["failed"].pk}
 
 
 def test_creators_are_refused_and_learners_sent_to_sign_in(client):
