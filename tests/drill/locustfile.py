@@ -1,13 +1,15 @@
 """The drill's visitors (run by locust in its own virtualenv: see tests/drill/run.py).
 
 Signed-in learners (sessions made by the drill's setup, so that login rate limits don't turn
-into the test) browse the catalog, a course, its lesson and the workshops, enrol in the free
-course, read its lesson and download the lesson's document (uploaded through web one before
-the run: the access check, then the presigned S3 URL), buy the paid one through the Stripe
-emulator's checkout page (whose webhook then reaches the site), and take a seat at the free
-workshop. A few anonymous visitors browse and sign up. Half the visitors use web one, half web
-two, as a load balancer would spread them. The course's creator, in the Wagtail admin, uploads
-a document and an image through one web instance and reads each back through the other.
+into the test) first enrol in the free course, read its lesson and download the lesson's
+document (uploaded through web one before the run: the access check, then the presigned S3
+URL), buy the paid course through the Stripe emulator's checkout page (whose webhook then
+reaches the site) and take a seat at the free workshop; then they browse the catalog, the
+course, the workshops, their dashboard and the lesson again. A few anonymous visitors browse and
+sign up. Half the visitors use web one, half web two, as a load balancer would spread them (and,
+like its health check, sends a visitor to the other for a while when its own stops answering).
+The course's creator, in the Wagtail admin, uploads a document and an image through one web
+instance and reads each back through the other.
 
 Every response with a 5xx status is recorded by page and time in ``DRILL_OUT/5xx.jsonl``, and
 every file read (what was uploaded through which web, read through which, and whether the bytes
@@ -29,6 +31,8 @@ from locust import HttpUser, between, events, task
 TARGETS = json.loads(os.environ["DRILL_TARGETS"])
 WEBS: list[str] = TARGETS["webs"]
 OUT = os.environ["DRILL_OUT"]
+# How long a visitor stays on the other web instance after its own refused a connection.
+FAILOVER_SECONDS = 10
 _sessions = itertools.count()
 _visitors = itertools.count()
 # A rendition's address in the admin's image page (a public object in the bucket).
@@ -104,7 +108,17 @@ class Visitor(HttpUser):
 
     def on_start(self):
         n = next(_visitors)
-        self.base = WEBS[n % len(WEBS)]
+        self.home_web = WEBS[n % len(WEBS)]
+        self.failed_over_until = 0.0
+
+    @property
+    def base(self):
+        """The visitor's web instance; the other one for a while after it refused a connection,
+        as a load balancer's health check would send them (rather than have the visitor
+        hammer a dead instance, which would fill the figures with refused connections)."""
+        if time.time() < self.failed_over_until:
+            return next(web for web in WEBS if web != self.home_web)
+        return self.home_web
 
     def get(self, path, name, **kwargs):
         return self._call("get", path, name, **kwargs)
@@ -117,6 +131,8 @@ class Visitor(HttpUser):
     def _call(self, method, path, name, **kwargs):
         url = path if path.startswith("http") else self.base + path
         response = getattr(self.client, method)(url, name=name, allow_redirects=False, **kwargs)
+        if response.status_code == 0 and url.startswith(self.home_web):  # no answer at all
+            self.failed_over_until = time.time() + FAILOVER_SECONDS
         # Production marks cookies Secure; the drill speaks plain HTTP on loopback (the TLS proxy
         # is not part of it), so hand them back as a browser behind the proxy would.
         for cookie in self.client.cookies:
@@ -157,14 +173,16 @@ class Learner(Visitor):
         session = TARGETS["sessions"][next(_sessions) % len(TARGETS["sessions"])]
         host = re.sub(r"^https?://", "", self.base).split(":")[0]
         self.client.cookies.set("sessionid", session, domain=host)
-        self.bought = self.seated = False
         self.get(TARGETS["free_course_url"], "course page")  # the CSRF cookie
-        # Enrolled from the start, so that every learner reads the lesson (and downloads its
-        # document) through its web instance however short the run.
+        # Each learner does everything once, first (so that however short the run there are
+        # enrolments, orders and seats to check, and the lesson is read through both web
+        # instances), then reads and browses.
         self.post(f"/courses/{TARGETS['free_course_id']}/enroll/", "enroll (free course)")
         self.read_the_lesson()
+        self.buy_the_paid_course()
+        self.take_a_workshop_seat()
 
-    @task(4)
+    @task
     def read(self):
         self.browse()
         self.read_the_lesson()
@@ -179,13 +197,7 @@ class Learner(Visitor):
             uploaded_via=0,
         )
 
-    # Each learner buys and takes a seat once, early in the run (a short run too has orders
-    # and seats to check); after that these turns are spent reading.
-    @task(2)
     def buy_the_paid_course(self):
-        if self.bought:
-            return self.read()
-        self.bought = True
         started = self.post(f"/payments/courses/{TARGETS['paid_course_id']}/buy/", "buy (start)")
         checkout = started.headers.get("Location", "")
         if not checkout.startswith("http"):
@@ -196,11 +208,7 @@ class Learner(Visitor):
             checkout, data={"action": "pay"}, name="emulator: pay", allow_redirects=False
         )
 
-    @task(2)
     def take_a_workshop_seat(self):
-        if self.seated:
-            return self.read()
-        self.seated = True
         self.get(TARGETS["workshop_url"], "workshop page")
         self.post(f"/workshops/{TARGETS['workshop_id']}/register/", "workshop register")
 

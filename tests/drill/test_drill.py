@@ -29,7 +29,7 @@ def test_the_short_drill_passes(tmp_path):
             # Every end check of `make drill`, in at most 3 minutes: a shorter load, and none of
             # the full drill's benchmarks (the 20,000-learner spike, each page's capacity).
             "--seconds",
-            "24",
+            "30",
             "--users",
             "6",
             "--spike",
