@@ -67,7 +67,7 @@ from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.core.mail import BadHeaderError, get_connection
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -275,34 +275,25 @@ def send_deliveries(
     cancelled, taken over by another copy of this task, claimed again) is left alone, so
     running the same task twice sends nothing the second time.
     """
-    with _commits_without_flush_wait():
-        return _send(
-            delivery_ids=list(delivery_ids), claim_token=uuid.UUID(str(claim_token)), now=now
-        )
+    return _send(delivery_ids=list(delivery_ids), claim_token=uuid.UUID(str(claim_token)), now=now)
 
 
 @contextmanager
-def _commits_without_flush_wait() -> Iterator[None]:
-    """Don't wait for the WAL flush of the send step's commits (one per group of sent marks).
+def _commit_without_flush_wait() -> Iterator[None]:
+    """A transaction whose commit doesn't wait for the WAL flush (a group of sent marks).
 
     Should PostgreSQL itself crash a moment later, the last marks are lost and their rows go
     out again when the lease expires, with the same Message-ID: the case a lost worker already
-    makes us accept. The session setting is put back afterwards (connections are reused).
+    makes us accept. ``SET LOCAL`` ends with the transaction, so the setting never reaches
+    another commit, nor, under PgBouncer's transaction pooling, another client of the server
+    connection. Inside a caller's transaction it is left unset: our writes don't commit there.
     """
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO OFF")
-    try:
-        yield
-    finally:
-        try:
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("RESET synchronous_commit")
-        except DatabaseError:
-            # A broken connection: Django discards it, and the setting with it.
-            logger.warning("Could not reset synchronous_commit", exc_info=True)
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
 
 
 class SendRun:
@@ -582,11 +573,12 @@ class SentMarks:
     def write(self, *, now: datetime) -> None:
         if not self.waiting:
             return
-        updated = (
-            self.run.rows()
-            .filter(pk__in=self.waiting)
-            .update(status=Status.SENT, sent_at=now, lease_expires_at=None, last_error="")
-        )
+        with _commit_without_flush_wait():
+            updated = (
+                self.run.rows()
+                .filter(pk__in=self.waiting)
+                .update(status=Status.SENT, sent_at=now, lease_expires_at=None, last_error="")
+            )
         self.run.owned.difference_update(self.waiting)
         if updated < len(self.waiting):
             # Refunded or paused while the message was on its way: it went out, the row keeps

@@ -1,8 +1,11 @@
-"""What the drill runs inside the site (``manage.py shell`` under the production settings):
-its set-up, the spike, and the end checks. Each prints one JSON line for tests/drill/run.py."""
+"""What the drill runs inside the site (one ``manage.py shell`` under the production settings,
+``serve``): its set-up, the lesson's files, the spike, and the end checks. Each answers with one
+JSON line for tests/drill/run.py."""
 
 import json
+import sys
 import time
+import traceback
 from collections import Counter
 from pathlib import Path
 
@@ -16,18 +19,30 @@ from wagtail.models import Collection
 
 from accounts.models import User
 from courses.emails import build_lesson_email
-from courses.models import CoursePage, Enrollment, LessonDelivery
+from courses.models import CoursePage, Enrollment, LessonDelivery, LessonPage
 from payments.models import Order
 from tests.bench.dispatch_bulk import build_outbox
 from tests.courses.factories import course as new_course
 from tests.courses.factories import lesson as new_lesson
+from tests.drill.run import PROBE_ANSWER
 from workshops.models import Registration, SeatInventory, WorkshopPage
 
 UNSENT = ["pending", "sending"]
 
 
 def emit(data: dict) -> None:
-    print(json.dumps(data))
+    print(PROBE_ANSWER + json.dumps(data), flush=True)
+
+
+def serve() -> None:
+    """Answer tests/drill/run.py's probes, one JSON line in (``{"probe": name, "kwargs": {}}``),
+    one marked line out, until its stdin closes."""
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            globals()[request["probe"]](**request["kwargs"])
+        except Exception:
+            emit({"error": traceback.format_exc()})
 
 
 def session_of(user: User) -> str:
@@ -38,7 +53,7 @@ def session_of(user: User) -> str:
 
 def setup(*, users: int) -> None:
     """Signed-in learners whose day-0 lesson is due at once (their send hour is this hour, in
-    UTC), the admin's session, and the pages the visitors use."""
+    UTC), the free course's creator's session and collections, and the pages the visitors use."""
     now = timezone.now()
     password = make_password("drill-pass-2026")
     sessions = []
@@ -57,34 +72,42 @@ def setup(*, users: int) -> None:
     assert free and paid and workshop, "seed_demo makes a free and a paid course, a workshop"
     lesson = free.lessons().order_by("day").first()
     assert lesson is not None
+    creator = free.get_parent().specific.creator
     emit(
         {
             "sessions": sessions,
-            "admin_session": session_of(User.objects.get(email="admin@example.com")),
             "free_course_id": free.pk,
             "free_course_url": free.url,
             "paid_course_id": paid.pk,
             "lesson_url": lesson.url,
             "workshop_id": workshop.pk,
             "workshop_url": workshop.url,
-            "root_collection_id": Collection.get_first_root_node().pk,
+            "lesson_id": lesson.pk,
+            "creator_session": session_of(creator),
+            # provision_creator's collections, named "<storefront> images (<user id>)".
+            "creator_images_collection_id": Collection.objects.get(
+                name__endswith=f" images ({creator.pk})"
+            ).pk,
+            "creator_documents_collection_id": Collection.objects.get(
+                name__endswith=f" documents ({creator.pk})"
+            ).pk,
         }
     )
 
 
-def latest_upload_url(*, title: str) -> None:
-    document = Document.objects.filter(title=title).order_by("-pk").first()
-    emit({"url": document.url if document else None})
-
-
-def pending_due() -> None:
-    emit(
-        {
-            "pending_due": LessonDelivery.objects.filter(
-                status__in=UNSENT, due_at__lte=timezone.now()
-            ).count()
-        }
-    )
+def add_to_lesson(*, lesson_id: int, document_id: int, image_id: int) -> None:
+    """The creator's uploaded image and document become the lesson's last blocks, published
+    as its new revision (what the creator does next in the page editor)."""
+    lesson = LessonPage.objects.get(pk=lesson_id)
+    document = Document.objects.get(pk=document_id)
+    blocks = lesson.body.stream_block.child_blocks
+    for name, raw in (
+        ("image", {"image": image_id, "alt_text": "A drill picture", "decorative": False}),
+        ("download", {"document": document_id, "label": "The drill's handout"}),
+    ):
+        lesson.body.append((name, blocks[name].to_python(raw)))
+    lesson.save_revision(user=User.objects.get(pk=document.uploaded_by_user_id)).publish()
+    emit({"download_url": document.url})
 
 
 def spike(*, learners: int, out: str) -> None:

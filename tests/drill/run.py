@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 DRILL_VENV = PROJECT_DIR / "var" / "drill-venv"
+PROBE_ANSWER = "PROBE ANSWER "  # how tests/drill/probes.py marks its answers on stdout
 REQUIREMENTS = Path(__file__).with_name("requirements.txt")
 
 # Lesson e-mails a killed worker may send twice: the rows it sent but had not yet marked
@@ -95,6 +96,7 @@ class Drill:
             "PYTHONWARNINGS": "ignore",
         }
         self.honcho: subprocess.Popen | None = None
+        self.probes: subprocess.Popen | None = None
         self.report: dict = {"ports": self.ports, "seconds": args.seconds, "users": args.users}
         self.failures: list[str] = []
 
@@ -114,12 +116,39 @@ class Drill:
             raise SystemExit(f"manage.py {' '.join(args)[:60]} failed:\n{result.stderr[-4000:]}")
         return result.stdout
 
-    def script(self, call: str, timeout: float = 600) -> dict:
-        """Run ``probes.<call>`` in a production shell; its last line of output is JSON."""
-        stdout = self.manage(
-            "shell", "-c", f"from tests.drill import probes; {call}", timeout=timeout
+    def start_probes(self) -> None:
+        """One ``manage.py shell`` under the production settings runs every probe of
+        tests/drill/probes.py in turn: Django starts once, not for each (seconds each time on a
+        small machine)."""
+        self.probes_log = open(self.out / "probes.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.probes = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "shell",
+                "-c",
+                "from tests.drill import probes; probes.serve()",
+            ],
+            cwd=PROJECT_DIR,
+            env=self.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.probes_log,
+            text=True,
         )
-        return json.loads(stdout.strip().splitlines()[-1])
+
+    def probe(self, name: str, **kwargs) -> dict:
+        """Run ``probes.<name>(**kwargs)`` in the probes' shell; its answer."""
+        assert self.probes and self.probes.stdin and self.probes.stdout
+        self.probes.stdin.write(json.dumps({"probe": name, "kwargs": kwargs}) + "\n")
+        self.probes.stdin.flush()
+        for line in self.probes.stdout:  # log lines may come first
+            if line.startswith(PROBE_ANSWER):
+                answer = json.loads(line.removeprefix(PROBE_ANSWER))
+                if "error" in answer:
+                    raise SystemExit(f"probe {name} failed:\n{answer['error']}")
+                return answer
+        raise SystemExit(f"the probes' shell stopped during {name}; see {self.out}/probes.log")
 
     def fresh_database_and_broker(self) -> bool:
         """Recreate the drill's database, from a template made by an earlier run with the same
@@ -148,6 +177,24 @@ class Drill:
             conn.execute(f'CREATE DATABASE "{name}"')
         return False
 
+    def collect_static(self) -> None:
+        """collectstatic, unless an earlier run collected the same files: the same lock file
+        (the packages' static files) and the same ``static/``. It takes a while on a small
+        machine (every file hashed and compressed twice, gzip and brotli)."""
+        import hashlib
+
+        digest = hashlib.sha256((PROJECT_DIR / "requirements.lock").read_bytes())
+        for path in sorted((PROJECT_DIR / "static").rglob("*")):
+            digest.update(str(path.relative_to(PROJECT_DIR)).encode())
+            if path.is_file():
+                digest.update(path.read_bytes())
+        stamp = PROJECT_DIR / "staticfiles" / ".collected-for"
+        if stamp.exists() and stamp.read_text() == digest.hexdigest():
+            log("static files collected by an earlier run with the same sources")
+            return
+        self.manage("collectstatic", "--no-input")
+        stamp.write_text(digest.hexdigest())
+
     def save_template(self) -> None:
         name = urlsplit(self.database_url).path.lstrip("/")
         import psycopg
@@ -160,14 +207,20 @@ class Drill:
         return self.database_url.rsplit("/", 1)[0] + "/postgres"
 
     def locust_venv(self) -> Path:
+        """var/drill-venv with exactly tests/drill/requirements.txt, made again when it changed."""
         locust = DRILL_VENV / "bin" / "locust"
-        if not locust.exists():
-            log("making var/drill-venv with locust (first run only)")
-            subprocess.run([sys.executable, "-m", "venv", str(DRILL_VENV)], check=True)  # noqa: S603
+        installed = DRILL_VENV / "installed-requirements.txt"
+        wanted = REQUIREMENTS.read_text()
+        if not locust.exists() or not installed.exists() or installed.read_text() != wanted:
+            log("making var/drill-venv with locust from tests/drill/requirements.txt")
+            subprocess.run(  # noqa: S603
+                [sys.executable, "-m", "venv", "--clear", str(DRILL_VENV)], check=True
+            )
             subprocess.run(  # noqa: S603
                 [str(DRILL_VENV / "bin" / "pip"), "install", "-q", "-r", str(REQUIREMENTS)],
                 check=True,
             )
+            installed.write_text(wanted)
         return locust
 
     def procfile(self) -> Path:
@@ -219,7 +272,8 @@ class Drill:
             # starts empty on every run, while this database is kept as a template.
             self.manage("seed_demo", "--no-images")
             self.save_template()
-        self.manage("collectstatic", "--no-input")
+        self.start_probes()  # Django starts in there while the rest starts here
+        self.collect_static()
         procfile = self.procfile()
         log("starting honcho: moto, SMTP sink, Stripe emulator, web1, web2, worker1, worker2, beat")
         with open(self.out / "honcho.log", "wb") as honcho_log:
@@ -244,11 +298,11 @@ class Drill:
             Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
         )
         log("drill learners and their sessions")
-        self.targets = self.script(f"probes.setup(users={self.args.users})")
+        self.targets = self.probe("setup", users=self.args.users)
         for web in self.webs:
             self.wait_for(lambda web=web: self.http_status(f"{web}/readyz") == 200, f"{web}/readyz")
         self.wait_for(lambda: self.workers_ready() >= 2, "two workers", timeout=120)
-        log("everything is up")
+        log("everything is up; the creator uploads the lesson's image and document via web one")
 
     def workers_ready(self) -> int:
         text = (self.out / "honcho.log").read_text(errors="replace")
@@ -313,7 +367,15 @@ class Drill:
             process = subprocess.Popen(  # noqa: S603
                 command, cwd=PROJECT_DIR, env=env, stdout=locust_log, stderr=subprocess.STDOUT
             )
-            time.sleep(self.args.seconds / 2)
+            # Midway; but not before the load has read each kind of file back through the other
+            # web instance (a short run's kill must not hide that check), and by three quarters
+            # of the run at the latest.
+            started = time.monotonic()
+            while time.monotonic() - started < self.args.seconds * 3 / 4 and (
+                time.monotonic() - started < self.args.seconds / 2
+                or not all(self.reads_through_the_other_web().values())
+            ):
+                time.sleep(0.5)
             killed_at = time.time()
             web = self.kill_group("web1.pid")
             worker = self.kill_group("worker1.pid")
@@ -328,46 +390,81 @@ class Drill:
             self.report["kill"] = {"at": killed_at, "web1_back_after_s": round(back, 1)}
             process.wait(timeout=self.args.seconds + 120)
 
-    def upload_check(self) -> None:
-        """A document uploaded through web one's admin is served through web two."""
+    def lesson_files(self) -> None:
+        """Before the load: the free course's creator uploads an image and a document through
+        web one's admin, and they become the blocks that end the lesson the learners read
+        (so its page shows a rendition, and its download goes through the access check)."""
+        import hashlib
+
         import requests
 
-        content = f"uploaded through web one at {time.time()}".encode()
         session = requests.Session()
-        session.cookies.set("sessionid", self.targets["admin_session"], domain="127.0.0.1")
-        form = session.get(f"{self.webs[0]}/admin/documents/add/", timeout=30)
-        for cookie in session.cookies:
-            cookie.secure = False
-        response = session.post(
-            f"{self.webs[0]}/admin/documents/add/",
-            data={
-                "csrfmiddlewaretoken": session.cookies.get("csrftoken", ""),
-                "title": "Drill upload",
-                "collection": self.targets["root_collection_id"],
-            },
-            files={"file": ("drill-upload.txt", content, "text/plain")},
-            headers={"Referer": f"{self.webs[0]}/admin/documents/add/"},
-            allow_redirects=False,
-            timeout=30,
-        )
-        uploaded = response.status_code == 302 and form.status_code == 200
-        url = self.script("probes.latest_upload_url(title='Drill upload')")["url"]
-        served = b""
-        if uploaded and url:
-            redirect = session.get(f"{self.webs[1]}{url}", allow_redirects=False, timeout=30)
-            if redirect.status_code == 302:
-                served = requests.get(redirect.headers["Location"], timeout=30).content
-        ok = served == content
-        self.report["upload_through_web1_read_through_web2"] = ok
-        if not ok:
-            self.failures.append(
-                f"upload check: form {form.status_code}, upload {response.status_code}, "
-                f"url {url}, served {served[:60]!r}"
+        session.cookies.set("sessionid", self.targets["creator_session"], domain="127.0.0.1")
+        web = self.webs[0]
+
+        def cookies_over_plain_http() -> None:
+            # Production marks cookies Secure; the drill speaks plain HTTP on loopback.
+            for cookie in session.cookies:
+                cookie.secure = False
+
+        session.get(f"{web}/admin/documents/multiple/add/", timeout=30)  # the CSRF cookie
+        cookies_over_plain_http()
+        handout = b"The drill's lesson handout, uploaded through web one.\n"
+        uploads = {
+            "documents": (
+                "doc_id",
+                self.targets["creator_documents_collection_id"],
+                ("drill-handout.txt", handout, "text/plain"),
+            ),
+            "images": (
+                "image_id",
+                self.targets["creator_images_collection_id"],
+                (
+                    "drill-picture.png",
+                    (PROJECT_DIR / "static/img/icon-192.png").read_bytes(),
+                    "image/png",
+                ),
+            ),
+        }
+        ids = {}
+        for kind, (id_key, collection, file) in uploads.items():
+            response = session.post(
+                f"{web}/admin/{kind}/multiple/add/",
+                data={
+                    "collection": collection,
+                    "csrfmiddlewaretoken": session.cookies.get("csrftoken", ""),
+                },
+                files={"files[]": file},
+                timeout=60,
             )
+            cookies_over_plain_http()  # a page with a form sets the CSRF cookie again
+            answer = response.json() if response.ok else {}
+            if not answer.get("success"):
+                raise SystemExit(
+                    f"Uploading the lesson's {kind[:-1]} through web one failed: "
+                    f"{response.status_code} {response.text[:300]}"
+                )
+            ids[id_key] = answer[id_key]
+        added = self.probe(
+            "add_to_lesson",
+            lesson_id=self.targets["lesson_id"],
+            document_id=ids["doc_id"],
+            image_id=ids["image_id"],
+        )
+        self.targets["lesson_download_url"] = added["download_url"]
+        self.targets["lesson_download_sha256"] = hashlib.sha256(handout).hexdigest()
 
     def wait_for_due_lessons(self) -> None:
+        import psycopg
+
         def pending_due() -> int:
-            return self.script("probes.pending_due()")["pending_due"]
+            # Straight SQL: a poll through ``manage.py shell`` would spend seconds starting Django.
+            with psycopg.connect(self.database_url) as conn:
+                row = conn.execute(
+                    "SELECT count(*) FROM courses_lessondelivery "
+                    "WHERE status IN ('pending', 'sending') AND due_at <= now()"
+                ).fetchone()
+            return row[0] if row else 0
 
         try:
             waited = self.wait_for(lambda: pending_due() == 0, "due lessons e-mailed", timeout=150)
@@ -382,7 +479,7 @@ class Drill:
         if not n:
             return
         log(f"spike: {n} lesson e-mails due at once")
-        made = self.script(f"probes.spike(learners={n}, out={str(self.out)!r})")
+        made = self.probe("spike", learners=n, out=str(self.out))
         ids = set(made["message_ids"])
         started = made["due_from"]
         arrivals: dict[str, float] = {}
@@ -424,7 +521,8 @@ class Drill:
         }
 
     def checks(self) -> None:
-        state = self.script(f"probes.checks(out={str(self.out)!r})")
+        log("end checks")
+        state = self.probe("checks", out=str(self.out))
         self.report["state"] = state
         if state["paid_orders_not_enrolled_once"]:
             self.failures.append(
@@ -454,6 +552,50 @@ class Drill:
         self.report["5xx"] = {"total": len(errors), "unexplained": unexplained[:20]}
         if unexplained:
             self.failures.append(f"{len(unexplained)} 5xx responses, e.g. {unexplained[:3]}")
+        self.file_checks()
+
+    def file_reads(self) -> list[dict]:
+        """What the visitors uploaded and read back (tests/drill/locustfile.py), so far."""
+        path = self.out / "file_reads.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+    def reads_through_the_other_web(self) -> dict[str, int]:
+        """Per kind of file, how many came back intact through the other web instance."""
+        counts = dict.fromkeys(("document", "image", "lesson download"), 0)
+        for read in self.file_reads():
+            if read["ok"] and read["read_via"] != read["uploaded_via"]:
+                counts[read["kind"]] += 1
+        return counts
+
+    def file_checks(self) -> None:
+        """Every file the load uploaded came back, byte for byte, through the other web instance
+        too: the creator's documents and images, and the learners' lesson download (uploaded
+        through web one). Only what touched web one around its kill may have failed."""
+        kill = self.report.get("kill", {})
+        down_from = kill.get("at", 0) - 1
+        down_until = kill.get("at", 0) + kill.get("web1_back_after_s", 0) + 5
+
+        def around_the_kill(read: dict) -> bool:
+            touched_web1 = 1 in (read["uploaded_via"], read["read_via"])
+            return touched_web1 and down_from <= read["t"] <= down_until
+
+        summary: dict[str, dict[str, int]] = {}
+        for read in self.file_reads():
+            figures = summary.setdefault(read["kind"], {"ok": 0, "failed": 0})
+            if read["ok"]:
+                figures["ok"] += 1
+            elif not around_the_kill(read):
+                figures["failed"] += 1
+                self.failures.append(f"file read failed: {read}")
+        crossed = self.reads_through_the_other_web()
+        for kind, count in crossed.items():
+            summary.setdefault(kind, {"ok": 0, "failed": 0})["ok_through_other_web"] = count
+        self.report["file_reads"] = summary
+        self.report["upload_through_one_web_read_through_the_other"] = all(crossed.values())
+        if not all(crossed.values()):
+            self.failures.append(f"no file read back through the other web instance: {crossed}")
 
     def figures(self) -> None:
         import csv
@@ -493,6 +635,9 @@ class Drill:
         import threading
 
         seconds = self.args.capacity_seconds
+        if not seconds:
+            return
+        log(f"capacity: each page alone on web two for {seconds} s")
         host, port = "127.0.0.1", self.ports["web2"]
         cookie = f"sessionid={self.targets['sessions'][0]}"
         pages = {
@@ -539,6 +684,11 @@ class Drill:
         self.report["capacity"] = results
 
     def stop(self) -> None:
+        log("stopping")
+        if self.probes is not None:
+            self.probes.kill()
+            self.probes.wait()
+            self.probes_log.close()
         if self.honcho and self.honcho.poll() is None:
             os.killpg(self.honcho.pid, signal.SIGTERM)
             try:
@@ -586,9 +736,11 @@ class Drill:
                     f"{figures['non_200']:>8}"
                 )
             print()
-        print(
-            f"{'upload web1 -> web2':32} {self.report.get('upload_through_web1_read_through_web2')}"
-        )
+        for kind, figures in self.report.get("file_reads", {}).items():
+            print(
+                f"{kind:32} {figures['ok']} read back ({figures.get('ok_through_other_web', 0)} "
+                f"through the other web instance), {figures['failed']} failed"
+            )
         print(
             f"{'5xx (total / unexplained)':32} {self.report.get('5xx', {}).get('total')} / "
             f"{len(self.report.get('5xx', {}).get('unexplained', []))}"
@@ -614,15 +766,19 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=16, help="concurrent locust visitors")
     parser.add_argument("--spike", type=int, default=20000, help="learners due at once (0: skip)")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers per web")
-    parser.add_argument("--capacity-seconds", type=int, default=10, help="per page, at the end")
+    parser.add_argument(
+        "--capacity-seconds", type=int, default=10, help="per page, at the end (0: skip)"
+    )
     parser.add_argument("--out", default=str(PROJECT_DIR / "var" / "drill"))
     drill = Drill(parser.parse_args())
     try:
         drill.start()
+        drill.lesson_files()
         drill.load()
-        drill.upload_check()
-        drill.wait_for_due_lessons()
+        # The spike first: its e-mails and the visitors' due lessons go out at the same beat
+        # tick, so the drill waits for one tick, not two.
         drill.spike()
+        drill.wait_for_due_lessons()
         drill.checks()
         drill.figures()
         drill.capacity()

@@ -1,6 +1,7 @@
 """The drill's short variant: production under honcho, load, a web instance and a worker
-SIGKILLed and restarted; every check of ``make drill`` must pass (about 3 minutes once the
-drill's database template exists; the first run also migrates and seeds it)."""
+SIGKILLed and restarted; every check of ``make drill`` must pass (at most 3 minutes once the
+drill's database template, collected static files and locust's virtualenv exist; the first run
+also migrates and seeds the database and installs locust)."""
 
 import json
 import os
@@ -25,14 +26,16 @@ def test_the_short_drill_passes(tmp_path):
             sys.executable,
             "-m",
             "tests.drill.run",
+            # Every end check of `make drill`, in at most 3 minutes: a shorter load, and none of
+            # the full drill's benchmarks (the 20,000-learner spike, each page's capacity).
             "--seconds",
             "30",
             "--users",
             "6",
             "--spike",
-            "200",
+            "0",
             "--capacity-seconds",
-            "3",
+            "0",
             "--out",
             str(tmp_path),
         ],
@@ -48,10 +51,16 @@ def test_the_short_drill_passes(tmp_path):
     assert "DRILL PASSED" in result.stdout
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["kill"]["web1_back_after_s"] > 0
-    assert report["upload_through_web1_read_through_web2"] is True
+    assert report["upload_through_one_web_read_through_the_other"] is True
+    for kind in ("document", "image", "lesson download"):
+        assert report["file_reads"][kind]["ok_through_other_web"] > 0, kind
+        assert report["file_reads"][kind]["failed"] == 0, kind
     assert report["5xx"]["unexplained"] == []
     assert report["state"]["paid_orders_not_enrolled_once"] == []
     assert report["state"]["oversold_workshops"] == []
     assert report["state"]["pending_due"] == 0
-    assert report["spike"]["arrived"] == 200
+    # Not vacuous: there were orders, seats and lesson e-mails to check.
+    assert report["state"]["paid_orders"] > 0
+    assert report["state"]["confirmed_seats"] > 0
+    assert report["state"]["lesson_emails_received"] > 0
     assert report["pages"]["lesson page"]["requests"] > 0
