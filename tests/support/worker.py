@@ -118,9 +118,12 @@ class RunningWorker:
 
 @contextmanager
 def celery_worker(
-    *, smtp_port: int, log_path: Path, concurrency: int = 1
+    *, smtp_port: int, log_path: Path, concurrency: int = 1, conn_max_age: int = 0
 ) -> Iterator[RunningWorker]:
     """``celery -A config worker`` in a subprocess on this test's database, Redis and sink.
+
+    ``conn_max_age``: the worker's ``CONN_MAX_AGE``; production's is 60 (its processes keep
+    their database connections), the tests' 0.
 
     Yields the worker once it answers a ping; always stopped on the way out (warm shutdown,
     then a kill of its own process group if it hangs).
@@ -137,6 +140,7 @@ def celery_worker(
         "EMAIL_PORT": str(smtp_port),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "PYTHONWARNINGS": "ignore",
+        "CONN_MAX_AGE": str(conn_max_age),
     }
     command = [
         sys.executable,
