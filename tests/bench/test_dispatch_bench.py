@@ -30,6 +30,7 @@ import os
 import statistics
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +42,7 @@ from django.conf import settings
 from courses import tasks
 from courses.dispatch import claim_due_deliveries
 from courses.emails import build_lesson_email
-from courses.models import LessonDelivery
+from courses.models import LessonDelivery, LessonPage
 from tests.bench.conftest import record, table
 from tests.bench.dispatch_bulk import build_outbox
 from tests.bench.smtp_loop import smtp_alone_seconds
@@ -174,20 +175,7 @@ def test_bench_lessons_emailed_per_second_through_celery_vs_a_plain_smtplib_loop
         with celery_worker(
             smtp_port=sink.port, log_path=tmp_path / "worker.log", concurrency=WORKER_PROCESSES
         ):
-            # A worker runs for days: let both processes import, connect and compile templates
-            # on a first round of lessons (another course, so these are not claimed later).
-            warm_up = course(lessons=0, title="Warm-up")
-            lesson(warm_up, day=0, title="Warming up", body=LESSON_BODY)
-            build_outbox(
-                course_page=warm_up,
-                learners=WARM_UP_EMAILS,
-                sent=0,
-                due=1,
-                now=datetime.now(UTC),
-                tag="warm",
-            )
-            tasks.dispatch_due_lessons.delay()
-            wait_for(lambda: sink.count >= WARM_UP_EMAILS, timeout=SEND_TIMEOUT, what="warm-up")
+            warm_up_worker(lambda: sink.count)
             sink.received.clear()
 
             rounds = [one_round(number, sink, tmp_path) for number in range(1, ROUNDS + 1)]
@@ -223,6 +211,28 @@ def test_bench_lessons_emailed_per_second_through_celery_vs_a_plain_smtplib_loop
         ),
     ]
     show(rows)
+
+
+def warm_up_worker(arrived: Callable[[], int]) -> LessonPage:
+    """Have the worker send ``WARM_UP_EMAILS`` lessons; returns their lesson.
+
+    A worker runs for days: its processes have imported, connected and compiled their templates.
+    The lessons are of a course of their own, so a later claim doesn't see them. ``arrived``
+    counts the messages at the SMTP server.
+    """
+    warm_up = course(lessons=0, title="Warm-up")
+    warming_up = lesson(warm_up, day=0, title="Warming up", body=LESSON_BODY)
+    build_outbox(
+        course_page=warm_up,
+        learners=WARM_UP_EMAILS,
+        sent=0,
+        due=1,
+        now=datetime.now(UTC),
+        tag="warm",
+    )
+    tasks.dispatch_due_lessons.delay()
+    wait_for(lambda: arrived() >= WARM_UP_EMAILS, timeout=SEND_TIMEOUT, what="warm-up")
+    return warming_up
 
 
 def one_round(number: int, sink: SmtpSink, directory: Path) -> Round:

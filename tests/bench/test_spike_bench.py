@@ -33,11 +33,15 @@ from pathlib import Path
 
 import pytest
 
-from courses import tasks
 from courses.models import LessonDelivery
 from tests.bench.dispatch_bulk import build_outbox
 from tests.bench.smtp_loop import smtp_alone_seconds
-from tests.bench.test_dispatch_bench import LESSON_BODY, lesson_email_file, show
+from tests.bench.test_dispatch_bench import (
+    LESSON_BODY,
+    lesson_email_file,
+    show,
+    warm_up_worker,
+)
 from tests.courses.factories import course, lesson
 from tests.support.bench import percentile
 from tests.support.network import free_port
@@ -53,7 +57,6 @@ from tests.support.worker import (
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 SPIKE_LEARNERS = int(os.environ.get("BENCH_SPIKE_LEARNERS", "20000"))
-WARM_UP_EMAILS = 200
 WORKER_PROCESSES = 2
 # Seconds to write the spike's rows before they fall due (generate_series: ~1 s per 10,000).
 BUILD_MARGIN = 15 + SPIKE_LEARNERS / 5_000
@@ -120,18 +123,7 @@ def test_bench_lessons_due_in_the_same_minute_reach_the_smtp_server(tmp_path):
             celery_beat(log_path=tmp_path / "beat.log"),
         ):
             purge_queue()
-            warm_up = course(lessons=0, title="Warm-up")
-            warm_up_lesson = lesson(warm_up, day=0, title="Warming up", body=LESSON_BODY)
-            build_outbox(
-                course_page=warm_up,
-                learners=WARM_UP_EMAILS,
-                sent=0,
-                due=1,
-                now=datetime.now(UTC),
-                tag="warm",
-            )
-            tasks.dispatch_due_lessons.delay()
-            wait_for(lambda: arrivals.read() >= WARM_UP_EMAILS, timeout=120, what="warm-up")
+            warm_up_lesson = warm_up_worker(arrivals.read)
 
             # The server alone, with the same message (a warm-up learner's: not in the spike).
             message_file = lesson_email_file(warm_up_lesson, tmp_path)

@@ -7,7 +7,10 @@ the worker's connections in ``pg_stat_activity``, matched by the client ports it
 hold open.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -16,7 +19,7 @@ from courses import tasks
 from courses.models import LessonDelivery
 from tests.bench.dispatch_bulk import build_outbox
 from tests.courses.factories import course
-from tests.support.smtp import smtp_server
+from tests.support.smtp import SmtpSink, smtp_server
 from tests.support.waiting import wait_for
 from tests.support.worker import RunningWorker, broker_not_eager, celery_worker, purge_queue
 
@@ -36,7 +39,7 @@ def database_backends(worker: RunningWorker) -> set[tuple[int, datetime]]:
         return {(pid, started) for pid, started, port in cursor.fetchall() if port in ports}
 
 
-def send_one_lesson(sink, number: int) -> None:
+def send_one_lesson(sink: SmtpSink, number: int) -> None:
     """One due lesson of a new course, sent by the worker (the dispatcher task, then a send)."""
     page = course(lessons=1, title=f"Course {number}")
     build_outbox(
@@ -51,18 +54,27 @@ def send_one_lesson(sink, number: int) -> None:
     )
 
 
-def test_a_worker_with_conn_max_age_reuses_its_database_connection_across_tasks(tmp_path):
+@contextmanager
+def worker_and_sink(
+    tmp_path: Path, *, conn_max_age: int
+) -> Iterator[tuple[RunningWorker, SmtpSink]]:
+    """A real worker with this ``CONN_MAX_AGE``, sending to a loopback SMTP sink."""
     with smtp_server() as sink, broker_not_eager():
         purge_queue()
         with celery_worker(
-            smtp_port=sink.port, log_path=tmp_path / "worker.log", conn_max_age=60
+            smtp_port=sink.port, log_path=tmp_path / "worker.log", conn_max_age=conn_max_age
         ) as worker:
-            send_one_lesson(sink, 1)
-            wait_for(lambda: database_backends(worker), timeout=5, what="a kept connection")
-            after_first = database_backends(worker)
-            send_one_lesson(sink, 2)
-            send_one_lesson(sink, 3)
-            after_third = database_backends(worker)
+            yield worker, sink
+
+
+def test_a_worker_with_conn_max_age_reuses_its_database_connection_across_tasks(tmp_path):
+    with worker_and_sink(tmp_path, conn_max_age=60) as (worker, sink):
+        send_one_lesson(sink, 1)
+        wait_for(lambda: database_backends(worker), timeout=5, what="a kept connection")
+        after_first = database_backends(worker)
+        send_one_lesson(sink, 2)
+        send_one_lesson(sink, 3)
+        after_third = database_backends(worker)
 
     # Six tasks later (a dispatcher and a send task per lesson), the same backend.
     assert len(after_first) == 1
@@ -70,10 +82,6 @@ def test_a_worker_with_conn_max_age_reuses_its_database_connection_across_tasks(
 
 
 def test_a_worker_without_conn_max_age_closes_its_connection_after_each_task(tmp_path):
-    with smtp_server() as sink, broker_not_eager():
-        purge_queue()
-        with celery_worker(
-            smtp_port=sink.port, log_path=tmp_path / "worker.log", conn_max_age=0
-        ) as worker:
-            send_one_lesson(sink, 1)
-            wait_for(lambda: not database_backends(worker), timeout=5, what="the connection closed")
+    with worker_and_sink(tmp_path, conn_max_age=0) as (worker, sink):
+        send_one_lesson(sink, 1)
+        wait_for(lambda: not database_backends(worker), timeout=5, what="the connection closed")
