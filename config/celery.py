@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from celery import Celery
-from celery.signals import task_prerun, worker_process_init
+from celery import Celery, Task
+from celery.signals import task_postrun, task_prerun, worker_process_init
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
@@ -73,6 +74,17 @@ def _sigterm_cancels_the_task(**kwargs) -> None:
     # Installed per task, so it is ours whatever billiard did at start.
     if _PoolProcess.is_one and signal.getsignal(signal.SIGTERM) is not _on_sigterm:
         signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_database_connections(sender: Task | None = None, **kwargs) -> None:
+    # Around each task, as Django does around each request: a connection older than
+    # CONN_MAX_AGE, or one that failed, is closed; the rest are reused (production keeps them
+    # for a minute). Celery's own closing after every task is held back by CELERY_DB_REUSE_MAX.
+    # Not for a task run eagerly inside a caller's transaction (the tests), which it would break.
+    if sender is not None and not getattr(sender.request, "is_eager", False):
+        close_old_connections()
 
 
 @contextmanager

@@ -7,12 +7,13 @@ rendering per batch, marks ten at a time, the enrolment's state).
 
 Two halves, each a service with ``now=`` so tests are exact:
 
-``claim_due_deliveries`` is the beat job (every minute, ``tasks.dispatch_due_lessons``). In short
-transactions it locks due rows with ``SELECT ... FOR UPDATE SKIP LOCKED`` (so two dispatchers
-never take the same row and never wait for each other), marks them ``sending`` with a claim
-lease and a fresh claim token, and after commit enqueues ``tasks.send_lesson_batch`` with their
-ids and that token, a chunk per task. A row whose lease ran out (its worker died) is claimed
-again, under a new token.
+``claim_due_deliveries`` is the beat job (``tasks.dispatch_due_lessons``, at second 0 of every
+minute: lessons fall due on the hour). In short transactions, batch after batch while rows are
+due (up to ``CLAIM_RUN_SECONDS``), it locks due rows with ``SELECT ... FOR UPDATE SKIP LOCKED``
+(so two dispatchers never take the same row and never wait for each other), marks them
+``sending`` with a claim lease and a fresh claim token, and after commit enqueues
+``tasks.send_lesson_batch`` with their ids and that token, a chunk per task. A row whose lease
+ran out (its worker died) is claimed again, under a new token.
 
 ``send_deliveries`` is the send task's body. In one short transaction it checks out the rows
 of its chunk that are still ``sending`` *under its token*, swapping that token for one of its
@@ -95,8 +96,11 @@ logger = logging.getLogger(__name__)
 
 # Rows claimed per transaction: big enough to be quick, small enough to keep locks short.
 CLAIM_BATCH_SIZE = 500
-# A run stops after this many batches; whatever is still due waits for the next minute's run.
-MAX_BATCHES_PER_RUN = 100
+# A run keeps claiming while rows are due: at 08:00 every learner of a time zone is due at once,
+# and a cap on batches left the rest of them waiting for the next minute's run. It starts no new
+# batch after this many seconds, so that it ends before beat's next run (every minute) and gives
+# its worker process back; whatever is still due then is the next run's.
+CLAIM_RUN_SECONDS = 50.0
 # The send task, queued by name: tasks.py imports this module, not the other way round.
 SEND_TASK = "courses.tasks.send_lesson_batch"
 # Ids per send task: one SMTP connection each, and well inside the task's time limit.
@@ -228,20 +232,22 @@ def claim_due_deliveries(
     now: datetime | None = None,
     batch_size: int = CLAIM_BATCH_SIZE,
     lease: timedelta = LEASE,
-    max_batches: int = MAX_BATCHES_PER_RUN,
+    run_seconds: float = CLAIM_RUN_SECONDS,
 ) -> list[int]:
-    """Claim every due lesson e-mail (up to ``max_batches`` batches) and queue its sending.
+    """Claim every due lesson e-mail, batch after batch for up to ``run_seconds``, and queue
+    its sending.
 
     Each batch is its own transaction, so its send tasks start while later batches are claimed
     and no lock is held for long. Returns the ids claimed.
     """
     now = _now(now)
+    stop_at = time.monotonic() + run_seconds
     claimed: list[int] = []
-    for _ in range(max_batches):
+    while True:
         with transaction.atomic():
             ids, looked_at = claim_batch(now=now, batch_size=batch_size, lease=lease)
         claimed.extend(ids)
-        if looked_at < batch_size:
+        if looked_at < batch_size or time.monotonic() >= stop_at:
             break
     return claimed
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 from config.storage import public_media_origins, s3_storages
@@ -304,6 +305,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # the copies still running here rather than let two run at once (see config/celery.py). The
 # lesson send task then records what it sent and hands back the rest (courses/dispatch.py).
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Celery's Django fixup closes a worker's database connections before and after every task
+# unless told to reuse them for this many tasks: a new PostgreSQL connection twice per send task
+# of 50 lessons. config/celery.py closes them around each task as Django does around a request
+# instead (close_old_connections: CONN_MAX_AGE, broken connections), so this is only a backstop.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_TIME_LIMIT = 300
 # The longest countdown any task uses (a retry backoff) is 1 hour; Redis re-delivers an
@@ -320,7 +326,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Lesson e-mails (courses/dispatch.py): claim the due outbox rows and queue their sending.
     "dispatch-due-lessons": {
         "task": "courses.tasks.dispatch_due_lessons",
-        "schedule": 60.0,
+        # At second 0 of every minute, when lessons fall due (a send hour is on the hour): a
+        # 60 s interval ran at whatever second beat started, up to 60 s after the lessons.
+        "schedule": crontab(minute="*"),
         # A tick that waited in the queue past the next one is useless: the next does its work.
         # (django-celery-beat's name for the ``expires`` option of apply_async.)
         "options": {"expire_seconds": 55},

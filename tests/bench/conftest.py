@@ -1,5 +1,9 @@
 """The benchmarks' results, printed together as one table at the end of ``make bench``."""
 
+import logging
+
+import pytest
+
 RESULTS: list[tuple[str, str, str]] = []
 
 
@@ -26,3 +30,15 @@ def pytest_terminal_summary(terminalreporter):
     if RESULTS:
         terminalreporter.write_sep("=", "lesson e-mail benchmarks")
         terminalreporter.write_line(table(RESULTS))
+
+
+@pytest.fixture(autouse=True)
+def _quiet_smtp_sink():
+    """aiosmtpd logs about five INFO lines per message (logger ``mail.log``): in a benchmark,
+    an in-process sink spent more time logging than receiving, and throttled what it measured.
+    """
+    sink_log = logging.getLogger("mail.log")
+    level = sink_log.level
+    sink_log.setLevel(logging.WARNING)
+    yield
+    sink_log.setLevel(level)

@@ -6,7 +6,8 @@ the ORM would take minutes; these statements take seconds. The rows are real row
 
 - per enrolment, the first ``sent`` lessons were sent days ago (a few of the last of those are
   still ``sending``: one in 200 enrolments with an expired lease, one in 200 with a live one);
-- the next ``due`` lessons are ``pending`` and due, spread over the last 24 hours;
+- the next ``due`` lessons are ``pending`` and due, spread over the last 24 hours (or all at
+  one instant, ``due_at``);
 - the rest are ``pending`` and due on the coming days.
 """
 
@@ -44,7 +45,8 @@ SELECT e.id, l.lesson_id, s.status,
        CASE
          WHEN l.n <= %(sent)s THEN %(now)s - make_interval(days => (%(sent)s + 1 - l.n)::int)
          WHEN l.n <= %(sent)s + %(due)s
-           THEN %(now)s - make_interval(mins => (e.id %% 1440)::int) - interval '1 second'
+           THEN COALESCE(%(due_at)s,
+                         %(now)s - make_interval(mins => (e.id %% 1440)::int) - interval '1 second')
          ELSE %(now)s + make_interval(days => (l.n - %(sent)s - %(due)s)::int)
        END,
        CASE
@@ -85,9 +87,20 @@ class Outbox:
 
 
 def build_outbox(
-    *, course_page: CoursePage, learners: int, sent: int, due: int, now: datetime, tag: str = "bulk"
+    *,
+    course_page: CoursePage,
+    learners: int,
+    sent: int,
+    due: int,
+    now: datetime,
+    tag: str = "bulk",
+    due_at: datetime | None = None,
 ) -> Outbox:
-    """``learners`` verified learners enrolled in ``course_page``, with every lesson's row."""
+    """``learners`` verified learners enrolled in ``course_page``, with every lesson's row.
+
+    ``due_at``: the one instant every ``due`` row falls due (a spike: everyone's 08:00) instead
+    of times spread over the last 24 hours.
+    """
     lessons = list(course_page.lessons().values_list("pk", flat=True))
     assert sent + due <= len(lessons), "the course needs more lessons for that shape"
     params = {
@@ -99,6 +112,7 @@ def build_outbox(
         "lessons": lessons,
         "sent": sent,
         "due": due,
+        "due_at": due_at,
     }
     with connection.cursor() as cursor:
         for statement in (USERS_SQL, ADDRESSES_SQL, ENROLLMENTS_SQL, DELIVERIES_SQL):

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from allauth.account.models import EmailAddress
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.schedules import crontab
 from django.conf import settings
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -90,18 +91,33 @@ def test_claim_marks_rows_sending_with_a_lease_and_enqueues_chunks_of_50_after_c
     }
 
 
-def test_dispatcher_claims_batch_after_batch_up_to_its_bound(
+def test_dispatcher_claims_batch_after_batch_while_rows_are_due(
     sourdough, django_capture_on_commit_callbacks
 ):
     for _ in range(3):
         enroll(morning_learner(), sourdough, now=ENROLLED)  # 9 rows, all due on day 2
     everything_due = DAY_0 + timedelta(days=2)
 
+    with django_capture_on_commit_callbacks() as callbacks:
+        claimed = claim_due_deliveries(now=everything_due, batch_size=1)
+
+    # One run, nine batches of one: no cap on batches leaves a spike for the next minute.
+    assert len(claimed) == 9
+    assert len(callbacks) == 9
+
+
+def test_dispatcher_starts_no_new_batch_once_its_run_time_is_spent(
+    sourdough, django_capture_on_commit_callbacks
+):
+    for _ in range(3):
+        enroll(morning_learner(), sourdough, now=ENROLLED)
+    everything_due = DAY_0 + timedelta(days=2)
+
     with django_capture_on_commit_callbacks():
-        bounded = claim_due_deliveries(now=everything_due, batch_size=2, max_batches=3)
+        spent = claim_due_deliveries(now=everything_due, batch_size=2, run_seconds=0)
         rest = claim_due_deliveries(now=everything_due, batch_size=2)
 
-    assert (len(bounded), len(rest)) == (6, 3)
+    assert (len(spent), len(rest)) == (2, 7)
 
 
 def test_rolled_back_claim_enqueues_nothing_and_leaves_rows_pending(
@@ -371,12 +387,19 @@ def test_a_lease_that_keeps_expiring_fails_the_row_after_the_last_attempt(
     assert mailoutbox == []
 
 
-def test_beat_runs_the_dispatch_task_every_minute_and_the_task_sends(
+def test_beat_runs_the_dispatch_task_at_second_0_of_every_minute_and_the_task_sends(
     sourdough, mailoutbox, django_capture_on_commit_callbacks
 ):
     entry = settings.CELERY_BEAT_SCHEDULE["dispatch-due-lessons"]
-    assert (entry["task"], entry["schedule"]) == ("courses.tasks.dispatch_due_lessons", 60.0)
+    assert (entry["task"], entry["schedule"]) == (
+        "courses.tasks.dispatch_due_lessons",
+        crontab(minute="*"),
+    )
     assert entry["task"] in celery_app.tasks
+    # Whenever beat started (here 07:59:37), the next run is at 08:00:00, when lessons are due.
+    started = datetime(2026, 6, 1, 7, 59, 37, tzinfo=UTC)
+    last_run, to_next_run, _now = entry["schedule"].remaining_delta(started)
+    assert last_run + to_next_run == datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
     # The task reads the clock: enrolled three days ago, all three lessons are due.
     enroll(morning_learner(), sourdough, now=datetime.now(UTC) - timedelta(days=3))
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import redis
 from django.conf import settings
 from django.db import connection
+from django_celery_beat.models import PeriodicTask
 
 from config import queueing
 from config.celery import app as celery_app
@@ -145,25 +146,20 @@ class RunningWorker:
 
 @contextmanager
 def celery_worker(
-    *, smtp_port: int, log_path: Path, concurrency: int = 1
+    *, smtp_port: int, log_path: Path, concurrency: int = 1, conn_max_age: int = 0
 ) -> Iterator[RunningWorker]:
     """``celery -A config worker`` in a subprocess on this test's database, Redis and sink.
+
+    ``conn_max_age``: the worker's ``CONN_MAX_AGE``; production's is 60 (its processes keep
+    their database connections), the tests' 0.
 
     Yields the worker once it answers a ping; always stopped on the way out (warm shutdown,
     then a kill of its own process group if it hangs).
     """
     node = f"dispatch-test-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
     env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": this_test_database_url(),
-        "REDIS_URL": settings.CELERY_BROKER_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "EMAIL_BACKEND": "config.mail.SMTPBackend",
-        "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": str(smtp_port),
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "PYTHONWARNINGS": "ignore",
+        **_celery_environment(smtp_port),
+        "CONN_MAX_AGE": str(conn_max_age),
     }
     command = [
         sys.executable,
@@ -195,6 +191,50 @@ def celery_worker(
             yield RunningWorker(node=node, process=process)
         finally:
             _stop(process)
+
+
+@contextmanager
+def celery_beat(*, log_path: Path) -> Iterator[subprocess.Popen]:
+    """``celery -A config beat`` in a subprocess on this test's database and Redis, with the
+    project's schedule and scheduler (django-celery-beat's, as in production).
+
+    Yields once the scheduler has written the dispatcher's entry into its table.
+    """
+    command = [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel=INFO"]
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            command,
+            cwd=PROJECT_DIR,
+            env=_celery_environment(smtp_port=0),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + WORKER_READY_TIMEOUT
+            while not PeriodicTask.objects.filter(name="dispatch-due-lessons").exists():
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"Beat did not start:\n{log_path.read_text()[-4000:]}")
+                time.sleep(0.2)
+            yield process
+        finally:
+            _stop(process)
+
+
+def _celery_environment(smtp_port: int) -> dict[str, str]:
+    """A Celery process's environment: this test's database, Redis and SMTP server."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": this_test_database_url(),
+        "REDIS_URL": settings.CELERY_BROKER_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "EMAIL_BACKEND": "config.mail.SMTPBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp_port),
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "PYTHONWARNINGS": "ignore",
+    }
 
 
 def _wait_until_ready(process: subprocess.Popen, node: str, log_path: Path) -> None:
