@@ -234,10 +234,10 @@ def test_course_page_query_count_does_not_grow_with_lessons(client, who, page_ca
 
 # Lesson pages
 
-# A signed-in learner's lesson page: the user, Wagtail's site, routing and view restrictions
-# (6), access and the first opening (3), progress (2), the menu's site root (1) and the
-# creator-page check of the site's header (1); the session, the course outline, the menu and the
-# lesson body come from the cache.
+# A signed-in learner's lesson page: the user (1), Wagtail's site lookup, routing and view
+# restrictions (6), access and the first opening (3), progress (2) and the creator-page check of
+# the site's header (1); the session, the course outline, the menu and the lesson body come from
+# the cache.
 LESSON_PAGE_QUERIES = 13
 
 
