@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.db import models
 from django.template.response import TemplateResponse
 from django.utils.cache import patch_cache_control
+from django.utils.functional import cached_property
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalManyToManyField
@@ -195,9 +196,9 @@ class CoursePage(CreatorContentMixin, PricedMixin, Page):
             progress = progress_for([enrollment])[0]
         context.update(
             # The storefront page: its title and URL are all the page shows.
-            creator=self.get_parent(),
-            # Titles and days only: a lesson body never appears on the course page.
-            syllabus=self.lessons().defer_streamfields(),
+            creator=self.storefront,
+            # Titles, days and URLs only (cached): a lesson body never appears on the course page.
+            syllabus=self.outline(request).lessons,
             enrollment=enrollment,
             progress=progress,
         )
@@ -211,6 +212,21 @@ class CoursePage(CreatorContentMixin, PricedMixin, Page):
             # may be cached.
             patch_cache_control(response, private=True, no_store=True)
         return response
+
+    def outline(self, request=None):
+        """Its title, URL and live lessons as every reader sees them (``selectors.course_outline``,
+        cached until the course or a lesson changes)."""
+        from .selectors import course_outline
+
+        parts = self.get_url_parts(request)
+        return course_outline(
+            course_path=self.path, course_url_path=parts[2] if parts is not None else "/"
+        )
+
+    @cached_property
+    def storefront(self) -> Page:
+        """The storefront page above (a plain Page: its title and URL), read once."""
+        return self.get_parent()
 
     @property
     def creator_page(self):
@@ -285,10 +301,10 @@ class LessonPage(CreatorContentMixin, Page):
         from . import selectors
 
         context = super().get_context(request, *args, **kwargs)
-        # Title and URL only: the course's own StreamFields are not shown here.
-        course = CoursePage.objects.defer_streamfields().get(path=self.path[: -self.steplen])
-        lessons = list(course.lessons().defer_streamfields())
-        position = next((i for i, lesson in enumerate(lessons) if lesson.pk == self.pk), None)
+        # The course's title and URL and its lessons, as every reader sees them (cached).
+        outline = self.course_outline(request)
+        lessons = outline.lessons
+        position = outline.position_of(self.pk)
         if getattr(request, "is_preview", False):
             # An editor previewing a draft in the Wagtail admin reads the body.
             access = selectors.LessonAccess(enrollment=None)
@@ -301,7 +317,7 @@ class LessonPage(CreatorContentMixin, Page):
             lesson_body=self._body_html(preview=getattr(request, "is_preview", False))
             if access.allowed
             else "",
-            course=course,
+            course=outline,
             access=access,
             progress=progress,
             is_completed=progress is not None and self.pk in progress.completed_lesson_ids,
@@ -315,6 +331,19 @@ class LessonPage(CreatorContentMixin, Page):
             lesson_count=len(lessons),
         )
         return context
+
+    def course_outline(self, request):
+        """The outline of this lesson's course (``selectors.course_outline``), found by tree
+        path and URL path alone: the course page itself is not loaded."""
+        from .selectors import course_outline
+
+        parts = self.get_url_parts(request)
+        lesson_url_path = parts[2] if parts is not None else "/"
+        return course_outline(
+            course_path=self.path[: -self.steplen],
+            # The course's URL is the lesson's without its last segment (the lesson's slug).
+            course_url_path=lesson_url_path.rstrip("/").rpartition("/")[0] + "/",
+        )
 
     def _body_html(self, *, preview: bool) -> str:
         """The body, the same for every reader: rendered once per published revision (a

@@ -19,6 +19,7 @@ from wagtail.permissions import policy_registry
 
 from accounts import outbox
 from accounts.models import OutboundEmail, User
+from config import pagecache
 from config.cards import Card
 from config.mail_delivery import HEALTH_WINDOW
 from config.ownership import collection_owner_ids, referenced_files
@@ -58,14 +59,23 @@ def lesson_access(*, user, lesson: LessonPage, now: datetime | None = None) -> L
     now = now or timezone.now()
     if not user.is_authenticated:
         return LessonAccess(enrollment=None, denial=Denial.SIGN_IN)
-    enrollment = Enrollment.objects.filter(learner=user, course_id=lesson.get_parent().pk).first()
+    # The course is the lesson's parent: found by tree path in the same query, not loaded.
+    enrollment = Enrollment.objects.filter(
+        learner=user, course__path=lesson.path[: -lesson.steplen]
+    ).first()
     if enrollment is None:
         return LessonAccess(enrollment=None, denial=Denial.NOT_ENROLLED)
     if enrollment.status == Enrollment.Status.REFUNDED:
         return LessonAccess(enrollment=enrollment, denial=Denial.REFUNDED)
     if enrollment.status == Enrollment.Status.PAUSED:
         return LessonAccess(enrollment=enrollment, denial=Denial.PAUSED)
-    delivery = enrollment.deliveries.filter(lesson=lesson).only("status", "due_at").first()
+    # Not ``enrollment.deliveries``: a related manager sets ``delivery.enrollment``, which
+    # reads the deferred ``enrollment_id`` back in one more query.
+    delivery = (
+        LessonDelivery.objects.filter(enrollment=enrollment, lesson=lesson)
+        .only("status", "due_at")
+        .first()
+    )
     if delivery is None:
         return LessonAccess(enrollment=enrollment, denial=Denial.NOT_RELEASED)
     if delivery.status != LessonDelivery.Status.SENT and delivery.due_at > now:
@@ -130,6 +140,61 @@ def download_access(*, user, document, now: datetime | None = None) -> LessonAcc
         denial = Denial.NOT_ENROLLED if user.is_authenticated else Denial.SIGN_IN
         refusal = LessonAccess(enrollment=None, denial=denial)
     return refusal
+
+
+@dataclass(frozen=True)
+class OutlineLesson:
+    pk: int
+    title: str
+    url: str
+    display_day: int
+    estimated_minutes: int
+
+
+@dataclass(frozen=True)
+class CourseOutline:
+    """What the course page and every lesson page show alike: the course's title and URL, and
+    its live lessons in day order. Kept until the course or one of its lessons changes."""
+
+    title: str
+    url: str
+    lessons: tuple[OutlineLesson, ...]
+
+    def position_of(self, lesson_pk: int) -> int | None:
+        return next((i for i, lesson in enumerate(self.lessons) if lesson.pk == lesson_pk), None)
+
+
+# Part of the cache key: a change to the outline's fields must not read older pickles.
+OUTLINE_VERSION = 1
+
+
+def course_outline(*, course_path: str, course_url_path: str) -> CourseOutline:
+    """The outline of the course at tree path ``course_path``, whose URL path (on this site) is
+    ``course_url_path``: read and rendered once, then kept until a publish, unpublish, move or
+    delete of the course or of a lesson purges that URL path (config/pagecache)."""
+
+    def read() -> CourseOutline:
+        course = CoursePage.objects.defer_streamfields().filter(path=course_path).first()
+        if course is None:  # an admin preview of a course not saved yet
+            return CourseOutline(title="", url="", lessons=())
+        return CourseOutline(
+            title=course.title,
+            url=course.url or "",
+            lessons=tuple(
+                OutlineLesson(
+                    pk=lesson.pk,
+                    title=lesson.title,
+                    url=lesson.url or "",
+                    display_day=lesson.display_day,
+                    estimated_minutes=lesson.estimated_minutes,
+                )
+                for lesson in course.lessons().defer_streamfields()
+            ),
+        )
+
+    return pagecache.kept_until_purged(
+        f"course-outline-{OUTLINE_VERSION}", path=course_url_path, key=course_path, render=read
+    )
 
 
 @dataclass(frozen=True)

@@ -104,8 +104,8 @@ def _offer(*, page: CoursePage | WorkshopPage, url: str, available: bool) -> dic
 
 
 def course_data(*, course: CoursePage, url: str, image_url: str) -> dict[str, Any]:
-    creator = course.get_parent()
-    lessons = course.lessons().count()
+    creator = course.storefront
+    lessons = len(course.outline().lessons)
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "Course",

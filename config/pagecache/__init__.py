@@ -41,12 +41,16 @@ A page that changes with time rather than with an event (a workshop that starts)
 long it may be kept with :func:`cacheable` (``until=``).
 
 Signed-in pages are never stored whole; the parts that are the same for every reader (a
-lesson body) are kept with :func:`cached_fragment`, keyed by the page's live revision.
+lesson body) are kept with :func:`cached_fragment`, keyed by the page's live revision; what a
+page and its children show alike (a course's outline: its title and its lessons' titles and
+URLs; the menu) is kept with :func:`kept_until_purged` under the page's generation token, so
+the purges above reach it too.
 """
 
 from .core import (
     cacheable,
     cached_fragment,
+    kept_until_purged,
     purge_pages_showing,
     purge_pages_showing_id,
     purge_paths,
@@ -55,6 +59,7 @@ from .core import (
 __all__ = [
     "cacheable",
     "cached_fragment",
+    "kept_until_purged",
     "purge_pages_showing",
     "purge_pages_showing_id",
     "purge_paths",

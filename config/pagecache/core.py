@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.apps import apps
 from django.conf import settings
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from wagtail.models import Page
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # The request attribute that says "this response may be stored for everyone" and until when.
 MARK = "page_cache_until"
@@ -84,6 +86,36 @@ def cached_fragment(name: str, *key_parts: object, render: Callable[[], str]) ->
         html = render()
         cache.set(key, html, timeout=FRAGMENT_SECONDS)
     return html
+
+
+def kept_until_purged(name: str, *, path: str, key: object, render: Callable[[], T]) -> T:
+    """``render()``, kept until the page at the URL ``path`` is purged, which happens whenever
+    it or a page below it is published, unpublished, moved or deleted (``purge_pages_showing``
+    purges every ancestor): for what a page and its children show alike to every reader (a
+    course's outline, the menu). ``key`` tells apart the pages that may share ``path`` on
+    other sites. The value is kept under the path's generation token, read *before* rendering
+    as the middleware does, so a rendering that raced with a purge is never read again.
+    Without an enabled page cache nothing is purged, so nothing is kept."""
+    if not config()["ENABLED"]:
+        return render()
+    cache = page_cache()
+    token_key = generation_key(path)
+    generation = cache.get(token_key)
+    if generation is None:
+        cache.add(token_key, new_token(), timeout=GENERATION_SECONDS)
+        generation = cache.get(token_key)
+        if generation is None:  # a cache that keeps nothing
+            return render()
+    value_key = f"{config()['KEY_PREFIX']}:k:{name}:{_digest(repr((path, key, generation)))}"
+    value = cache.get(value_key)
+    if value is None:
+        value = render()
+        cache.set(value_key, value, timeout=FRAGMENT_SECONDS)
+    return value
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
 
 
 def purge_paths(paths: Iterable[str], *, full_urls: Iterable[str] = ()) -> None:

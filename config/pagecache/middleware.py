@@ -98,7 +98,7 @@ class AnonymousPageCacheMiddleware:
         if generation is None:
             # No token when the rendering started (first visit, or purged): make one for the
             # next visitor rather than store this rendering, which may predate the purge.
-            cache.add(generation_key, _new_token(), timeout=core.GENERATION_SECONDS)
+            cache.add(generation_key, core.new_token(), timeout=core.GENERATION_SECONDS)
         else:
             cache.set(
                 entry_key,
@@ -120,9 +120,3 @@ class AnonymousPageCacheMiddleware:
             patch_vary_headers(response, ["Cookie"])
             patch_cache_control(response, private=True)
         return response
-
-
-def _new_token() -> str:
-    import uuid
-
-    return uuid.uuid4().hex

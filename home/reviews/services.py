@@ -33,18 +33,33 @@ def reviewable(page: Page) -> CoursePage | WorkshopPage | None:
     return specific if isinstance(specific, CoursePage | WorkshopPage) else None
 
 
-def why_not_review(*, user: User, page: Page, now: datetime | None = None) -> str | None:
-    """None if ``user`` may review ``page`` now, else the reason (fit to show)."""
+def why_not_review(
+    *,
+    user: User,
+    page: Page,
+    now: datetime | None = None,
+    progress: course_selectors.CourseProgress | None = None,
+) -> str | None:
+    """None if ``user`` may review ``page`` now, else the reason (fit to show).
+
+    ``progress``: the user's progress in the course when the caller has read it already (the
+    course page has); it is used only if it is this user's enrolment in this course."""
     item = reviewable(page)
     if item is None:
         return _("Only courses and workshops can be reviewed.")
     if not user.is_authenticated:
         return _("Sign in to leave a review.")
     if isinstance(item, CoursePage):
-        enrollment = Enrollment.objects.filter(learner=user, course=item).first()
-        if enrollment is None or enrollment.status == Enrollment.Status.REFUNDED:
+        is_theirs = progress is not None and (
+            progress.enrollment.learner_id == user.pk and progress.enrollment.course_id == item.pk
+        )
+        if not is_theirs:
+            enrollment = Enrollment.objects.filter(learner=user, course=item).first()
+            progress = None
+            if enrollment is not None:
+                progress = course_selectors.progress_for([enrollment], now=now)[0]
+        if progress is None or progress.enrollment.status == Enrollment.Status.REFUNDED:
             return _("Only learners of this course can review it.")
-        progress = course_selectors.progress_for([enrollment], now=now)[0]
         if not progress.lessons_total or 2 * progress.lessons_completed < progress.lessons_total:
             return _("You can review this course once you have completed half of its lessons.")
         return None

@@ -17,7 +17,10 @@ def reviews_of(context, page):
     own = selectors.own_review(user=user, page=page) if user is not None else None
     may_write = None
     if user is not None and user.is_authenticated and not is_creator:
-        may_write = services.why_not_review(user=user, page=page) is None
+        # The course page read the learner's progress already (its context's ``progress``).
+        may_write = (
+            services.why_not_review(user=user, page=page, progress=context.get("progress")) is None
+        )
     form = None
     if may_write:
         initial = {"rating": own.rating, "body": own.body} if own else None

@@ -8,13 +8,16 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.db import connection
 from django.http import HttpResponse
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from config import pagecache
 from config.pagecache.middleware import HIT_HEADER, AnonymousPageCacheMiddleware
+from courses import services as course_services
 from courses.models import CoursePage, LessonPage
 from tests.courses.factories import (
     body_sentence,
@@ -24,7 +27,7 @@ from tests.courses.factories import (
     learner,
     lesson_body,
 )
-from tests.home.factories import creator_page, home_page
+from tests.home.factories import creator_page, home_page, standard_page
 from tests.workshops.factories import a_learner, index_page, republish, workshop_page
 from workshops import services as workshop_services
 
@@ -356,6 +359,77 @@ def test_a_lesson_body_is_kept_per_revision_and_a_new_revision_shows_at_once(cli
     html = fetch(client, lesson.url).content.decode()
     assert "Fold the dough four times tonight." in html
     assert body_sentence(lesson.title) not in html
+
+
+def test_a_lesson_renamed_or_unpublished_shows_at_once_in_the_outline_of_signed_in_pages(client):
+    """The course outline (lesson titles and links) is kept until a lesson or the course
+    changes: the next signed-in page after a publish or an unpublish shows the change."""
+    course = course_page(title="Weekday sourdough", lessons=2)
+    reader = learner()
+    enroll(reader, course)
+    client.force_login(reader)
+    first, second = course.lessons()
+    assert f"{second.title} →" in fetch(client, first.url).content.decode()
+    assert second.title in fetch(client, course.url).content.decode()  # both outlines kept
+
+    second.title = "Shape the loaf"
+    second.save_revision().publish()
+
+    assert "Shape the loaf →" in fetch(client, first.url).content.decode()
+    assert "Shape the loaf" in fetch(client, course.url).content.decode()
+
+    second.unpublish()
+
+    lesson_html = fetch(client, first.url).content.decode()
+    assert "Shape the loaf" not in lesson_html
+    assert "Lesson 1 of 1" in lesson_html
+    assert "Shape the loaf" not in fetch(client, course.url).content.decode()
+
+
+def test_a_new_menu_page_shows_at_once_to_a_signed_in_visitor(client):
+    course = course_page(title="Weekday sourdough", lessons=1)
+    client.force_login(learner())
+    lesson = LessonPage.objects.child_of(course).get(day=0)
+    assert "About us" not in fetch(client, reverse("dashboard")).content.decode()  # menu kept
+
+    standard_page(title="About us", slug="about", show_in_menus=True)
+
+    assert ">About us</a>" in fetch(client, reverse("dashboard")).content.decode()
+    assert ">About us</a>" in fetch(client, lesson.url).content.decode()
+
+
+def test_a_learner_sees_only_their_own_progress_on_pages_that_share_cached_parts(client):
+    course = course_page(title="Weekday sourdough", lessons=2)
+    ahead, behind = learner(), learner()
+    ahead_enrollment = enroll(ahead, course)
+    enroll(behind, course)
+    lesson = course.lessons().first()
+    course_services.complete_lesson(enrollment=ahead_enrollment, lesson=lesson)
+
+    pages = {}
+    for reader in (ahead, behind, ahead):  # the second reading of each uses the kept parts
+        client.force_login(reader)
+        pages[reader.pk] = [fetch(client, url).content.decode() for url in (lesson.url, course.url)]
+
+    ahead_lesson, ahead_course = pages[ahead.pk]
+    behind_lesson, behind_course = pages[behind.pk]
+    assert "You completed this lesson." in ahead_lesson
+    assert "1 of 2 lessons" in ahead_lesson and "1 of 2 lessons" in ahead_course
+    assert "You completed this lesson." not in behind_lesson
+    assert "Mark complete" in behind_lesson
+    assert "0 of 2 lessons" in behind_lesson and "0 of 2 lessons" in behind_course
+    assert 'class="done"' in ahead_course and 'class="done"' not in behind_course
+
+
+def test_a_signed_in_page_reads_its_session_from_the_cache(client):
+    """cached_db sessions: no session query once the session is in the cache."""
+    client.force_login(learner())
+    fetch(client, reverse("dashboard"))
+
+    with CaptureQueriesContext(connection) as captured:
+        fetch(client, reverse("dashboard"))
+
+    assert not [query for query in captured if "django_session" in query["sql"]]
 
 
 # A caching proxy in front

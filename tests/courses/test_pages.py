@@ -232,6 +232,48 @@ def test_course_page_query_count_does_not_grow_with_lessons(client, who, page_ca
     assert queries_for(client, large.url) == with_five
 
 
+# Lesson pages
+
+# A signed-in learner's lesson page: the user (1), Wagtail's site lookup, routing and view
+# restrictions (6), access and the first opening (3), progress (2) and the creator-page check of
+# the site's header (1); the session, the course outline, the menu and the lesson body come from
+# the cache.
+LESSON_PAGE_QUERIES = 13
+
+
+def a_reader_of(lessons: int, client) -> LessonPage:
+    """The day-0 lesson of a new course with ``lessons`` lessons, for a signed-in learner who
+    completed it; the page has been read once, so its kept parts are in the cache."""
+    course = course_page(title=f"Course with {lessons}", lessons=lessons, publish=False)
+    user = learner()
+    enrollment = enroll(user, course)
+    lesson = course.lessons().first()
+    services.complete_lesson(enrollment=enrollment, lesson=lesson)
+    client.force_login(user)
+    queries_for(client, lesson.url)
+    return lesson
+
+
+@pytest.mark.parametrize("page_cache", ["on", "off"])
+def test_lesson_page_query_count_does_not_grow_with_lessons(client, page_cache, settings):
+    settings.PAGE_CACHE = {**settings.PAGE_CACHE, "ENABLED": page_cache == "on"}
+    with_five = queries_for(client, a_reader_of(5, client).url)
+
+    assert queries_for(client, a_reader_of(50, client).url) == with_five
+
+
+def test_lesson_page_reads_what_every_reader_sees_from_the_cache(
+    client, django_assert_max_num_queries
+):
+    lesson = a_reader_of(5, client)
+
+    with django_assert_max_num_queries(LESSON_PAGE_QUERIES):
+        html = client.get(lesson.url).content.decode()
+
+    assert body_sentence(lesson.title) in html
+    assert "Lesson 1 of 5" in html
+
+
 # Storefronts
 
 
