@@ -5,6 +5,7 @@ from django.core.mail import mail_admins
 from django.urls import reverse
 
 from config.mail import absolute_url, build_email
+from config.ownership import page_owner
 
 from .models import Order
 
@@ -74,3 +75,50 @@ def send_dispute_alert(*, order_id) -> None:
             "Answer it in the Stripe dashboard; the order is flagged in the admin."
         ),
     )
+
+
+def send_dispute_closed(*, order_id) -> None:
+    """Tell staff how a dispute ended (and whether the buyer's access ended with it)."""
+    order = _order(order_id)
+    lost = order.dispute_status == "lost"
+    mail_admins(
+        subject=f"Dispute closed ({order.dispute_status or 'unknown'}) on order {order.pk}",
+        message=(
+            f"The dispute of {order.buyer.email} over {order.amount_display} for "
+            f"“{order.item_title}” (payment {order.stripe_payment_intent_id}) is closed: "
+            f"{order.dispute_status or 'unknown'}.\n"
+            + (
+                "The buyer's access has ended. On a destination charge the platform's balance "
+                "paid the disputed amount; reverse the creator's transfer in Stripe's dashboard "
+                "to recover their share.\n"
+                if lost
+                else "Nothing changes for the buyer.\n"
+            )
+        ),
+    )
+
+
+def send_creator_dispute_notice(*, order_id) -> None:
+    """Tell the item's creator that a buyer disputed a sale, or how the dispute ended."""
+    order = _order(order_id)
+    item = order.item_page
+    creator = page_owner(item) if item is not None else None
+    if creator is None:
+        return  # the platform's own item: staff were told
+    closed = order.dispute_closed_at is not None
+    subject = (
+        f"Dispute closed ({order.dispute_status}): {order.item_title}"
+        if closed
+        else f"A buyer disputed a payment: {order.item_title}"
+    )
+    build_email(
+        to=creator.email,
+        subject=subject,
+        template="creator_dispute",
+        context={
+            **_context(order),
+            "creator_name": creator.first_name or creator.email,
+            "closed": closed,
+            "lost": order.dispute_status == "lost",
+        },
+    ).send()

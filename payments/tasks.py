@@ -30,6 +30,16 @@ def send_dispute_alert(order_id: str) -> None:
 
 
 @shared_task(**RETRY)
+def send_dispute_closed(order_id: str) -> None:
+    emails.send_dispute_closed(order_id=order_id)
+
+
+@shared_task(**RETRY)
+def send_creator_dispute_notice(order_id: str) -> None:
+    emails.send_creator_dispute_notice(order_id=order_id)
+
+
+@shared_task(**RETRY)
 def refund_cancelled_seat(registration_id: int) -> None:
     services.refund_cancelled_seat(registration_id=registration_id)
 
