@@ -936,7 +936,8 @@ def _onboarded(outcome: str, account: StripeObject) -> dict[str, Any]:
     enabled = outcome == "complete"
     due: list[str] = {
         "complete": [],
-        "incomplete": list(objects.ONBOARDING_REQUIREMENTS),
+        # Left part-way: the profile is in, the bank account and the terms are not.
+        "incomplete": ["external_account", "tos_acceptance.date", "tos_acceptance.ip"],
         # Submitted, but Stripe wants an identity document before it pays anything out.
         "restricted": ["individual.verification.document"],
         "pending": [],
