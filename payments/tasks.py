@@ -57,3 +57,8 @@ def send_already_owned_refund(order_id: str) -> None:
 @shared_task(**RETRY)
 def expire_checkout_of_seat(registration_id: int) -> None:
     services.expire_checkout_of_seat(registration_id=registration_id)
+
+
+@shared_task(**RETRY)
+def refresh_connected_account(stripe_account_id: str) -> None:
+    services.connect.refresh_account_by_id(stripe_account_id=stripe_account_id)

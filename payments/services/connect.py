@@ -7,8 +7,11 @@ The rules (docs/architecture.md, "Money"):
   creator), then Stripe's hosted onboarding is opened through a fresh Account Link.
 - The account's state is Stripe's. ``account.updated`` events copy it from the event's
   ``data.object``; the "Get paid" page copies it from the account it reads. Each copy carries
-  the moment it was true (``state_as_of``): an older one that arrives late changes nothing, so
-  events apply in any order and any number of times.
+  the moment it was true (``state_as_of``): an older one that arrives late changes nothing.
+  Stripe's event times are whole seconds, so two events of the same second can't be told
+  apart: each event therefore also queues a read of the account itself after commit
+  (``refresh_account_soon``), whose answer is Stripe's latest state. Events apply in any
+  order and any number of times, and the record ends as Stripe's account is.
 - A creator's paid course or workshop is published only once their account can receive
   transfers (its ``transfers`` capability is active); free ones always. Pages outside every
   storefront are the platform's and are exempt.
@@ -29,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
+from config.queueing import enqueue_on_commit
 
 from .. import fees, gateway
 from ..models import ConnectedAccount
@@ -146,7 +150,17 @@ def dashboard_url(*, creator: User) -> str:
 def refresh_account(*, creator: User, now: datetime | None = None) -> ConnectedAccount | None:
     """Read the creator's account from Stripe (outside any transaction) and record it: the
     "Get paid" page shows the state of this moment even if an event is late."""
-    account = account_of(creator)
+    return _refresh(account_of(creator), now=now)
+
+
+def refresh_account_by_id(*, stripe_account_id: str) -> ConnectedAccount | None:
+    """The task's entry: read one account from Stripe and record it (Stripe's latest)."""
+    return _refresh(
+        ConnectedAccount.objects.filter(stripe_account_id=stripe_account_id).first(), now=None
+    )
+
+
+def _refresh(account: ConnectedAccount | None, *, now: datetime | None) -> ConnectedAccount | None:
     if account is None:
         return None
     asked_at = _now(now)
@@ -183,10 +197,17 @@ def record_account(stripe_account: dict[str, Any], *, as_of: datetime) -> bool:
 
 
 def record_account_event(event: dict[str, Any]) -> bool:
-    """``account.updated``: the event's account object, as of the event's creation."""
+    """``account.updated``: the event's account object, as of the event's creation; then,
+    after commit, Stripe's latest state (see the module's docstring)."""
     created = event.get("created")
     as_of = datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) else _now(None)
-    return record_account(event["data"]["object"], as_of=as_of)
+    stripe_account = event["data"]["object"]
+    account_id = stripe_account.get("id")
+    if not ConnectedAccount.objects.filter(stripe_account_id=account_id).exists():
+        return False
+    changed = record_account(stripe_account, as_of=as_of)
+    enqueue_on_commit("payments.tasks.refresh_connected_account", account_id)
+    return changed
 
 
 def _state_fields(stripe_account: dict[str, Any]) -> dict[str, Any]:

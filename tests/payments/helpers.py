@@ -41,3 +41,19 @@ def buy_and_get_order(client, course: CoursePage) -> Order:
     response = buy(client, course)
     assert response.status_code == 303, response
     return Order.objects.get(stripe_checkout_url=response["Location"])
+
+
+def connect_creator(creator, emulator: StripeEmulator, outcome: str = "complete") -> str:
+    """Connect ``creator`` as the studio does, press ``outcome`` on the emulator's onboarding
+    page, and record the account as the page's next visit does; its Stripe id."""
+    from payments.services import connect  # the app's own path, not a shortcut
+
+    link = connect.onboarding_url(
+        creator=creator,
+        refresh_url="http://testserver/admin/studio/get-paid/refresh/",
+        return_url="http://testserver/admin/studio/get-paid/",
+    )
+    emulator.onboard(link, outcome)
+    account = connect.refresh_account(creator=creator)
+    assert account is not None
+    return account.stripe_account_id
