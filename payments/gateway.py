@@ -70,7 +70,8 @@ def create_checkout_session(
     """A Checkout Session for one order. With ``destination_account_id`` it is a destination
     charge: Stripe transfers the payment to the creator's connected account and keeps
     ``application_fee_amount`` (minor units) for the platform."""
-    payment_intent_data: dict[str, Any] = {"metadata": {"order_id": order_id}}
+    # Any: stripe's typed params know transfer_data, but not a dict built up step by step.
+    payment_intent_data: Any = {"metadata": {"order_id": order_id}}
     if destination_account_id:
         payment_intent_data["transfer_data"] = {"destination": destination_account_id}
         payment_intent_data["application_fee_amount"] = application_fee_amount
@@ -90,7 +91,7 @@ def create_checkout_session(
             "customer_email": customer_email,
             "client_reference_id": order_id,
             "metadata": {"order_id": order_id},
-            "payment_intent_data": payment_intent_data,  # type: ignore[typeddict-item]
+            "payment_intent_data": payment_intent_data,
             "success_url": success_url,
             "cancel_url": cancel_url,
             "expires_at": int(expires_at.timestamp()),

@@ -145,12 +145,10 @@ class AnnouncementForm(forms.Form):
         return {"workshop": WorkshopPage.objects.get(pk=pk)}
 
 
-class AnnounceView(WagtailAdminTemplateMixin, TemplateView):
-    """Write to the learners of one of the creator's courses or workshops."""
+class StorefrontPageView(WagtailAdminTemplateMixin, TemplateView):
+    """A studio page about one storefront: the creator's own, or the one staff picked
+    (``chosen_storefront``); 403 for anyone else. ``is_owner``: the creator themselves."""
 
-    template_name = "studio/announce.html"
-    page_title = gettext_lazy("Announcements")
-    header_icon = "mail"
     breadcrumbs_items: list = []  # the full header, with a visible title (see the dashboard)
 
     def dispatch(self, request, *args, **kwargs):
@@ -158,11 +156,26 @@ class AnnounceView(WagtailAdminTemplateMixin, TemplateView):
         if storefront is None:
             raise PermissionDenied
         self.storefront: CreatorPage = storefront
-        self.form = AnnouncementForm(request.POST or None, storefront=self.storefront)
+        self.is_owner = storefront.creator_id == request.user.pk
+        self.prepare(request)
         return super().dispatch(request, *args, **kwargs)
+
+    def prepare(self, request) -> None:
+        """What a page sets up once its storefront is known (a form)."""
 
     def get_page_subtitle(self):
         return self.storefront.title
+
+
+class AnnounceView(StorefrontPageView):
+    """Write to the learners of one of the creator's courses or workshops."""
+
+    template_name = "studio/announce.html"
+    page_title = gettext_lazy("Announcements")
+    header_icon = "mail"
+
+    def prepare(self, request) -> None:
+        self.form = AnnouncementForm(request.POST or None, storefront=self.storefront)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -263,7 +276,7 @@ class CodesView(WagtailAdminTemplateMixin, TemplateView):
         return self.render_to_response(self.get_context_data(), status=400)
 
 
-class GetPaidView(WagtailAdminTemplateMixin, TemplateView):
+class GetPaidView(StorefrontPageView):
     """ "Get paid": the creator's Stripe account (connect it, its state, their Express
     dashboard), their earnings per currency, and what Stripe holds and paid out for them.
 
@@ -274,25 +287,13 @@ class GetPaidView(WagtailAdminTemplateMixin, TemplateView):
     template_name = "studio/get_paid.html"
     page_title = gettext_lazy("Get paid")
     header_icon = "doc-full"
-    breadcrumbs_items: list = []  # the full header, with a visible title (see the dashboard)
-
-    def dispatch(self, request, *args, **kwargs):
-        storefront = chosen_storefront(request)
-        if storefront is None:
-            raise PermissionDenied
-        self.storefront: CreatorPage = storefront
-        self.is_owner = storefront.creator_id == request.user.pk
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_page_subtitle(self):
-        return self.storefront.title
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         creator = self.storefront.creator
         account = connect.account_of(creator)
         money = None
-        if account is not None:
+        if account is not None and creator is not None:
             try:
                 account = connect.refresh_account(creator=creator) or account
             except stripe.StripeError:

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from django.urls import reverse
+from wagtail.test.utils.form_data import nested_form_data, streamfield
 
 from courses.models import CoursePage
 from payments.emulator import StripeEmulator
@@ -57,3 +58,23 @@ def connect_creator(creator, emulator: StripeEmulator, outcome: str = "complete"
     account = connect.refresh_account(creator=creator)
     assert account is not None
     return account.stripe_account_id
+
+
+def course_editor_data(**fields) -> dict[str, Any]:
+    """The course editor's POST: "Knife skills", free, published, with ``fields`` changed."""
+    return nested_form_data(
+        {
+            "title": "Knife skills",
+            "slug": "knife-skills",
+            "tagline": "",
+            "description": streamfield([]),
+            "currency": "EUR",
+            "price_amount": "0",
+            "schedule_mode": "relative",
+            "cohort_start_date": "",
+            "outcomes": streamfield([]),
+            "faq": streamfield([]),
+            "action-publish": "action-publish",
+            **fields,
+        }
+    )

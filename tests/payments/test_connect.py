@@ -3,6 +3,7 @@
 creator's transfer and the platform's fee in proportion, the paid-publish gate, staff-only fee
 overrides, disputes closed. Against the emulator through the real stripe client."""
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -17,7 +18,15 @@ from payments.models import ConnectedAccount, Order
 from payments.services import connect
 
 from .factories import paid_course, storefront, user
-from .helpers import buy, buy_and_get_order, connect_creator, latest_event
+from .helpers import (
+    buy,
+    buy_and_get_order,
+    connect_creator,
+    course_editor_data,
+    latest_event,
+    post_webhook,
+    sign,
+)
 from .test_admin import signed_in, with_admin_access
 from .test_ledger import refund_in_admin
 
@@ -29,8 +38,9 @@ def staff():
     return with_admin_access(user(email="staff@example.com", is_staff=True))
 
 
-def _balance(emulator, account_id: str, currency: str = "eur") -> int:
-    """Available plus pending, in minor units: what Stripe holds for the account."""
+def _balance(emulator, account_id: str | None, currency: str = "eur") -> int:
+    """Available plus pending, in minor units: what Stripe holds for the account (None: the
+    platform's own)."""
     balance = emulator.balance(account_id)
     return sum(
         line["amount"]
@@ -81,7 +91,7 @@ def test_account_updated_in_any_order_and_twice_ends_as_stripes_account(
 def test_an_older_account_state_arriving_late_changes_nothing(creator, stripe_api):
     account_id = connect_creator(creator, stripe_api)
     record = ConnectedAccount.objects.get()
-    assert record.transfers_active
+    assert record.transfers_active and record.state_as_of is not None
 
     late = {
         "id": account_id,
@@ -231,24 +241,8 @@ def test_a_creator_whose_account_cannot_receive_transfers_sells_nothing(
 
 
 def _publish_in_editor(client, course: CoursePage, **changes):
-    from wagtail.test.utils.form_data import nested_form_data, streamfield
-
-    data = nested_form_data(
-        {
-            "title": course.title,
-            "slug": course.slug,
-            "tagline": "",
-            "description": streamfield([]),
-            "currency": course.currency,
-            "price_amount": "49.00",
-            "schedule_mode": "relative",
-            "cohort_start_date": "",
-            "outcomes": streamfield([]),
-            "faq": streamfield([]),
-            "action-publish": "action-publish",
-            **changes,
-        }
-    )
+    data = course_editor_data(title=course.title, slug=course.slug, price_amount="49.00")
+    data.update(changes)
     return client.post(reverse("wagtailadmin_pages:edit", args=[course.pk]), data)
 
 
@@ -389,3 +383,47 @@ def test_staff_see_each_creators_connect_state(approved_creator, staff, stripe_a
     assert "Requirements due" in html
     [row] = studio.staff_overview().creators
     assert row.account is not None and row.account.state == "requirements_due"
+
+
+# -- the Connect webhook endpoint's own secret -------------------------------------------------
+
+
+def test_events_signed_by_the_connect_endpoints_secret_are_accepted(
+    client, creator, stripe_api, settings
+):
+    settings.STRIPE_CONNECT_WEBHOOK_SECRET = "whsec_connect_endpoint"
+    connect_creator(creator, stripe_api, outcome="incomplete")
+    event = latest_event(stripe_api, "account.updated")
+    body = json.dumps(event)
+
+    by_connect = post_webhook(client, body, sign(body, "whsec_connect_endpoint"))
+    by_stranger = post_webhook(client, body, sign(body, "whsec_someone_else"))
+
+    assert by_connect.status_code == 200
+    assert by_stranger.status_code == 400
+
+
+def test_a_workshop_seat_is_a_destination_charge_and_a_restricted_creator_holds_no_seat(
+    buyer_client, creator, stripe_api
+):
+    from tests.workshops.factories import paid_workshop
+    from workshops.models import Registration
+
+    account_id = connect_creator(creator, stripe_api, outcome="restricted")
+    workshop = paid_workshop(parent=storefront(creator=creator), price_amount=2500)
+
+    refused = buyer_client.post(reverse("payments:buy_workshop", args=[workshop.pk]))
+
+    assert refused.status_code in (302, 303, 400)
+    assert not Registration.objects.exists()  # no seat held for a sale that can't be made
+    assert not Order.objects.exists()
+
+    stripe_api.set_account_state(account_id, "complete")
+    connect.refresh_account(creator=creator)
+    bought = buyer_client.post(reverse("payments:buy_workshop", args=[workshop.pk]))
+
+    assert bought.status_code == 303
+    order = Order.objects.get()
+    assert (order.destination_account_id, order.platform_fee_amount) == (account_id, 250)
+    [session] = stripe_api.objects("checkout.session")
+    assert session["id"] == order.stripe_checkout_session_id
