@@ -73,7 +73,9 @@ class Order(models.Model):
     # The creator's connected account the creator share was sent to (a destination charge);
     # empty when the platform's own account kept the whole payment (platform content, or a
     # creator who never connected one: see payments/services/connect.py).
-    destination_account_id = models.CharField(max_length=255, blank=True)
+    destination_account_id = models.CharField(
+        _("paid to (connected account)"), max_length=255, blank=True
+    )
     # Paid after its seat was gone (hold expired and resold, workshop cancelled): refunded by
     # the webhook itself, and the learner was told then, so charge.refunded e-mails nobody.
     refunded_automatically = models.BooleanField(default=False)

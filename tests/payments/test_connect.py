@@ -3,6 +3,7 @@
 creator's transfer and the platform's fee in proportion, the paid-publish gate, staff-only fee
 overrides, disputes closed. Against the emulator through the real stripe client."""
 
+import csv
 import json
 from decimal import Decimal
 
@@ -300,13 +301,21 @@ def test_free_courses_and_drafts_need_no_account(approved_creator):
     assert (course.title, course.price_amount) == ("Free knife skills", 0)
 
 
-def test_every_other_way_a_person_publishes_is_gated_too(approved_creator, staff):
-    _creator, page = approved_creator
-    course = paid_course(storefront_page=page, title="Knife skills")
-    revision = course.save_revision()
+@pytest.mark.parametrize("kind", ["course", "workshop"])
+def test_every_other_way_a_person_publishes_is_gated_too(approved_creator, staff, kind):
+    from tests.workshops.factories import paid_workshop
 
-    with pytest.raises(PaidPublishRefused):
-        revision.publish(user=staff)  # bulk publish, a workflow's approval
+    _creator, page = approved_creator
+    item = (
+        paid_course(storefront_page=page, title="Knife skills")
+        if kind == "course"
+        else paid_workshop(parent=page)
+    )
+    revision = item.save_revision()
+
+    with pytest.raises(PaidPublishRefused, match="connected a Stripe account"):
+        revision.publish(user=staff)  # what bulk publish and a workflow's approval call
+    revision.publish()  # without a person (scheduled go-live, the demo seed): trusted
 
 
 def test_the_platforms_own_paid_pages_are_exempt():
@@ -372,6 +381,23 @@ def test_the_get_paid_page_connects_and_shows_state_earnings_and_balance(
     assert 'class="pending">€17.99' in html
     dashboard = client.post(reverse("studio_get_paid"), {"action": "dashboard"})
     assert dashboard.status_code == 302 and dashboard["Location"].startswith(stripe_api.base_url)
+
+    # The earnings CSV: each sale's ledger, and where the creator's share went.
+    csv_rows = list(
+        csv.reader(
+            b"".join(client.get(reverse("studio_export_orders")).streaming_content)
+            .decode()
+            .splitlines()
+        )
+    )
+    header, [row] = csv_rows[0], csv_rows[1:]
+    sale = dict(zip(header, row, strict=True))
+    assert (sale["amount"], sale["platform_fee"], sale["creator_share"]) == (
+        "19.99",
+        "2.00",
+        "17.99",
+    )
+    assert sale["paid_to"] == ConnectedAccount.objects.get().stripe_account_id
 
 
 def test_staff_see_each_creators_connect_state(approved_creator, staff, stripe_api):
