@@ -427,9 +427,10 @@ class _Handler(BaseHTTPRequestHandler):
                     next_url = state.cancel(session_id)
                 else:
                     next_url, alert = None, f"Unknown action {action!r}."
-            except StripeError:
-                # Paid, expired or unknown meanwhile: the page below says which.
-                next_url = None
+            except StripeError as refusal:
+                # Paid, expired or unknown meanwhile: the page below says which. Still open:
+                # the refusal (a destination that lost its transfers capability) is shown.
+                next_url, alert = None, refusal.message
             if next_url:
                 self._send(303, b"", "text/plain", {"Location": next_url})
                 return

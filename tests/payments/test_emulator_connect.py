@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import stripe
 
-from payments.emulator import StripeEmulator
+from payments.emulator import StripeEmulator, objects
 from tests.support.waiting import wait_for
 
 from .emulator_support import Receiver, create_session, request
@@ -370,6 +370,9 @@ def test_paying_fails_if_the_destination_lost_transfers_meanwhile(
 
     assert stripe_client.v1.checkout.sessions.retrieve(session.id).status == "open"
     assert emulator.objects("transfer") == []
+    status, _, page = request("POST", session.url, {"action": "pay"})
+    assert status == 200
+    assert "capabilities enabled: transfers" in page
 
 
 @pytest.mark.parametrize(
@@ -630,3 +633,41 @@ def test_closing_a_dispute_sends_charge_dispute_closed(
     assert received.payload["data"]["object"]["status"] == "lost"
     with pytest.raises(Exception, match="already closed"):
         emulator.close_dispute(dispute["id"], "won")
+
+
+# -- wire shapes ---------------------------------------------------------------------------
+
+
+def test_connect_objects_have_the_fields_of_stripes_examples(
+    stripe_client: Any, emulator: StripeEmulator
+) -> None:
+    account = onboarded_account(stripe_client, emulator)
+    charge = destination_payment(stripe_client, emulator, account.id)
+    refund = stripe_client.v1.refunds.create(
+        params={
+            "charge": charge.id,
+            "amount": 500,
+            "reverse_transfer": True,
+            "refund_application_fee": True,
+        }
+    )
+    emulator.release_pending(account.id)
+    [payout] = emulator.pay_out(account.id)
+    fee = emulator.get(charge.application_fee)
+    transfer = emulator.get(charge.transfer)
+    link = onboarding_link(stripe_client, account.id).to_dict()
+    login = stripe_client.v1.accounts.login_links.create(account.id).to_dict()
+    balance = stripe_client.v1.balance.retrieve(options=as_account(account.id)).to_dict()
+
+    for kind, obj in [
+        ("account", emulator.get(account.id)),
+        ("transfer", transfer),
+        ("transfer_reversal", emulator.get(refund.transfer_reversal)),
+        ("application_fee", fee),
+        ("fee_refund", fee["refunds"]["data"][0]),
+        ("payout", payout),
+        ("balance", balance),
+        ("account_link", link),
+        ("login_link", login),
+    ]:
+        assert set(obj) == set(objects.example(kind)), kind
