@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from . import objects
@@ -629,17 +629,9 @@ class EmulatorState:
 
     # -- Connect: accounts, onboarding, login links ------------------------------------------
 
-    def create_account(self, spec: AccountSpec, request: RequestInfo) -> StripeObject:
-        new_account = objects.account(
-            account_type=spec.account_type,
-            controller=spec.controller,
-            country=spec.country,
-            email=spec.email,
-            default_currency=spec.default_currency,
-            metadata=spec.metadata,
-            business_type=spec.business_type,
-            requested_capabilities=spec.requested_capabilities,
-        )
+    def create_account(self, spec: AccountSpec) -> StripeObject:
+        # The spec's fields are the builder's parameters, one for one.
+        new_account = objects.account(**asdict(spec))
         with self.lock:
             self._objects[new_account["id"]] = new_account
             return copy.deepcopy(new_account)
