@@ -18,7 +18,7 @@ import stripe
 from payments.emulator import StripeEmulator, objects
 from tests.support.waiting import wait_for
 
-from .emulator_support import Receiver, create_session, request
+from .emulator_support import Receiver, create_session, request, session_params
 
 RETURN_URL = "http://127.0.0.1:8000/studio/payouts/return/"
 REFRESH_URL = "http://127.0.0.1:8000/studio/payouts/refresh/"
@@ -535,6 +535,32 @@ def test_each_account_reads_only_its_own_balance_and_payouts(
         with pytest.raises(stripe.InvalidRequestError) as hidden:
             stripe_client.v1.payouts.retrieve(payout.id, options=reader)
         assert hidden.value.http_status == 404
+
+
+def test_events_read_with_stripe_account_are_that_accounts_own(
+    stripe_client: Any, emulator: StripeEmulator
+) -> None:
+    maya = onboarded_account(stripe_client, emulator)
+    olu = onboarded_account(stripe_client, emulator)
+
+    maya_events = stripe_client.v1.events.list(options=as_account(maya.id))
+    platform_events = stripe_client.v1.events.list()
+
+    assert [(e.type, e.account) for e in maya_events] == [("account.updated", maya.id)]
+    assert {e.account for e in platform_events} == {maya.id, olu.id}
+
+
+def test_platform_requests_refuse_a_stripe_account_header(
+    stripe_client: Any, emulator: StripeEmulator
+) -> None:
+    account = onboarded_account(stripe_client, emulator)
+
+    with pytest.raises(stripe.InvalidRequestError, match="direct charges"):
+        stripe_client.v1.checkout.sessions.create(
+            params=session_params(), options=as_account(account.id)
+        )
+
+    assert emulator.objects("checkout.session") == []
 
 
 def test_unknown_stripe_account_is_refused(stripe_client: Any) -> None:
