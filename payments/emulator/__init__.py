@@ -155,7 +155,8 @@ transfer (``trr_``, on ``refund.transfer_reversal``); ``refund_application_fee=t
 fee in proportion (``fr_``). Rounding rule: after each refund the fee refunded so far is
 ``fee * refunded so far / amount`` rounded half up to a whole minor unit, and this refund gives
 back the difference; so a partial then a full refund give back exactly the fee and the transfer.
-Without the flags the platform pays the refund alone, as on Stripe.
+Without the flags the platform pays the refund alone, as on Stripe. Disputes move no money in
+the emulator (on Stripe the platform pays a destination charge's dispute and its fee).
 
 Balances: money received lands in ``pending`` and becomes ``available`` only when
 ``release_pending`` is called (Stripe waits days); money given back comes out of pending first,

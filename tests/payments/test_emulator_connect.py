@@ -10,6 +10,7 @@ no database.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -697,3 +698,19 @@ def test_connect_objects_have_the_fields_of_stripes_examples(
         ("login_link", login),
     ]:
         assert set(obj) == set(objects.example(kind)), kind
+
+
+SHARED_FIXTURES = (
+    Path(__file__).resolve().parents[2] / ".." / "shared" / "stripe" / "fixtures3.json"
+)
+
+
+@pytest.mark.skipif(not SHARED_FIXTURES.exists(), reason="../shared/stripe is not checked out")
+def test_vendored_examples_are_stripes_unchanged() -> None:
+    vendored = json.loads(
+        (Path(objects.__file__).parent / "fixtures" / "stripe_examples.json").read_text()
+    )["resources"]
+    stripes = json.loads(SHARED_FIXTURES.read_text())["resources"]
+
+    for kind, example in vendored.items():
+        assert example == stripes[kind], kind
