@@ -159,7 +159,8 @@ Without the flags the platform pays the refund alone, as on Stripe. Disputes mov
 the emulator (on Stripe the platform pays a destination charge's dispute and its fee).
 
 Balances: money received lands in ``pending`` and becomes ``available`` only when
-``release_pending`` is called (Stripe waits days); money given back comes out of pending first,
+``release_pending`` is called (Stripe waits days), or at once with
+``StripeEmulator(funds_available_at_once=True)``; money given back comes out of pending first,
 then available, which may go negative. ``POST /v1/payouts`` takes available funds (else
 ``balance_insufficient``) and makes a ``pending`` payout (``payout.created``);
 ``mark_payout_paid`` or ``pay_out`` finish it (``payout.paid``).

@@ -19,7 +19,7 @@ import stripe
 from payments.emulator import StripeEmulator, objects
 from tests.support.waiting import wait_for
 
-from .emulator_support import Receiver, create_session, request, session_params
+from .emulator_support import API_KEY, Receiver, create_session, request, session_params
 
 RETURN_URL = "http://127.0.0.1:8000/studio/payouts/return/"
 REFRESH_URL = "http://127.0.0.1:8000/studio/payouts/refresh/"
@@ -339,6 +339,17 @@ def test_pending_funds_become_available_when_released(
     connected = stripe_client.v1.balance.retrieve(options=as_account(account.id))
     assert (funds(connected, "pending"), funds(connected, "available")) == (0, 1799)
     assert funds(stripe_client.v1.balance.retrieve(), "pending") == 200
+
+
+def test_funds_can_be_available_at_once() -> None:
+    with StripeEmulator(funds_available_at_once=True) as emulator:
+        client = stripe.StripeClient(API_KEY, base_addresses={"api": emulator.base_url})
+        account = onboarded_account(client, emulator)
+
+        destination_payment(client, emulator, account.id, amount=1999, fee=200)
+
+        connected = client.v1.balance.retrieve(options=as_account(account.id))
+        assert (funds(connected, "pending"), funds(connected, "available")) == (0, 1799)
 
 
 @pytest.mark.parametrize("outcome", ["incomplete", "restricted", "pending"])
