@@ -343,7 +343,7 @@ def test_pending_funds_become_available_when_released(
 
 def test_funds_can_be_available_at_once() -> None:
     with StripeEmulator(funds_available_at_once=True) as emulator:
-        client = stripe.StripeClient(API_KEY, base_addresses={"api": emulator.base_url})
+        client: Any = stripe.StripeClient(API_KEY, base_addresses={"api": emulator.base_url})
         account = onboarded_account(client, emulator)
 
         destination_payment(client, emulator, account.id, amount=1999, fee=200)
