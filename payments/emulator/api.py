@@ -544,8 +544,7 @@ def create_account(
             metadata=p.get("metadata", {}),
             business_type=p.get("business_type"),
             requested_capabilities=requested,
-        ),
-        request,
+        )
     )
     return _expand(state, new_account, p)
 

@@ -64,6 +64,7 @@ class StripeEmulator:
         sweep_interval: float = 1.0,
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
         latency: float = 0.0,
+        funds_available_at_once: bool = False,
     ) -> None:
         self.host = _loopback_address(host)
         self.port = port
@@ -73,6 +74,9 @@ class StripeEmulator:
         # to Stripe would (benchmarks); 0 answers at once.
         self.latency = latency
         self._state = EmulatorState(api_version=api_version, publish=self._publish)
+        # Money received is pending until release_pending(), as Stripe holds it for days;
+        # True skips the wait (``manage.py stripe_emulator --funds-available-at-once``).
+        self._state.funds_available_at_once = funds_available_at_once
         self._dispatcher = WebhookDispatcher(
             url=webhook_url,
             secret=self.webhook_secret,
@@ -427,9 +431,10 @@ class _Handler(BaseHTTPRequestHandler):
                     next_url = state.cancel(session_id)
                 else:
                     next_url, alert = None, f"Unknown action {action!r}."
-            except StripeError:
-                # Paid, expired or unknown meanwhile: the page below says which.
-                next_url = None
+            except StripeError as refusal:
+                # Paid, expired or unknown meanwhile: the page below says which. Still open:
+                # the refusal (a destination that lost its transfers capability) is shown.
+                next_url, alert = None, refusal.message
             if next_url:
                 self._send(303, b"", "text/plain", {"Location": next_url})
                 return

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from . import objects
@@ -150,6 +150,9 @@ class EmulatorState:
         self.lock = threading.RLock()
         self.api_version = api_version
         self.base_url = ""  # set once the server has a port; hosted page links start with it
+        # True: money received is available at once instead of pending (``make run``, where
+        # nobody releases pending funds by hand).
+        self.funds_available_at_once = False
         self.webhook_endpoints = 0  # 1 while a webhook URL is set: event.pending_webhooks
         self._publish = publish
         # Every object by id, in creation order (ids carry their type's prefix, so never clash).
@@ -629,17 +632,9 @@ class EmulatorState:
 
     # -- Connect: accounts, onboarding, login links ------------------------------------------
 
-    def create_account(self, spec: AccountSpec, request: RequestInfo) -> StripeObject:
-        new_account = objects.account(
-            account_type=spec.account_type,
-            controller=spec.controller,
-            country=spec.country,
-            email=spec.email,
-            default_currency=spec.default_currency,
-            metadata=spec.metadata,
-            business_type=spec.business_type,
-            requested_capabilities=spec.requested_capabilities,
-        )
+    def create_account(self, spec: AccountSpec) -> StripeObject:
+        # The spec's fields are the builder's parameters, one for one.
+        new_account = objects.account(**asdict(spec))
         with self.lock:
             self._objects[new_account["id"]] = new_account
             return copy.deepcopy(new_account)
@@ -875,12 +870,17 @@ class EmulatorState:
     def _move(self, currency: str, movements: dict[str | None, int]) -> None:
         """Apply one operation's net change to each balance it touches (None: the platform).
 
-        Money received lands in pending (Stripe makes it available days later). Money given
-        back comes out of pending funds first, then out of available ones, which may go
-        negative, as a Stripe balance can.
+        Money received lands in pending (Stripe makes it available days later), or in
+        available with ``funds_available_at_once``. Money given back comes out of pending
+        funds first, then out of available ones, which may go negative, as a Stripe balance
+        can.
         """
         for account_id, change in movements.items():
             buckets = self._balances.setdefault(account_id, {"available": {}, "pending": {}})
+            if self.funds_available_at_once:
+                available = buckets["available"].get(currency, 0)
+                buckets["available"][currency] = available + change
+                continue
             pending = buckets["pending"].get(currency, 0)
             from_pending = max(change, -max(pending, 0))
             buckets["pending"][currency] = pending + from_pending

@@ -10,15 +10,16 @@ no database.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 import stripe
 
-from payments.emulator import StripeEmulator
+from payments.emulator import StripeEmulator, objects
 from tests.support.waiting import wait_for
 
-from .emulator_support import Receiver, create_session, request
+from .emulator_support import API_KEY, Receiver, create_session, request, session_params
 
 RETURN_URL = "http://127.0.0.1:8000/studio/payouts/return/"
 REFRESH_URL = "http://127.0.0.1:8000/studio/payouts/refresh/"
@@ -340,6 +341,17 @@ def test_pending_funds_become_available_when_released(
     assert funds(stripe_client.v1.balance.retrieve(), "pending") == 200
 
 
+def test_funds_can_be_available_at_once() -> None:
+    with StripeEmulator(funds_available_at_once=True) as emulator:
+        client: Any = stripe.StripeClient(API_KEY, base_addresses={"api": emulator.base_url})
+        account = onboarded_account(client, emulator)
+
+        destination_payment(client, emulator, account.id, amount=1999, fee=200)
+
+        connected = client.v1.balance.retrieve(options=as_account(account.id))
+        assert (funds(connected, "pending"), funds(connected, "available")) == (0, 1799)
+
+
 @pytest.mark.parametrize("outcome", ["incomplete", "restricted", "pending"])
 def test_checkout_refuses_a_destination_that_cannot_receive_transfers(
     stripe_client: Any, emulator: StripeEmulator, outcome: str
@@ -370,6 +382,9 @@ def test_paying_fails_if_the_destination_lost_transfers_meanwhile(
 
     assert stripe_client.v1.checkout.sessions.retrieve(session.id).status == "open"
     assert emulator.objects("transfer") == []
+    status, _, page = request("POST", session.url, {"action": "pay"})
+    assert status == 200
+    assert "capabilities enabled: transfers" in page
 
 
 @pytest.mark.parametrize(
@@ -534,6 +549,32 @@ def test_each_account_reads_only_its_own_balance_and_payouts(
         assert hidden.value.http_status == 404
 
 
+def test_events_read_with_stripe_account_are_that_accounts_own(
+    stripe_client: Any, emulator: StripeEmulator
+) -> None:
+    maya = onboarded_account(stripe_client, emulator)
+    olu = onboarded_account(stripe_client, emulator)
+
+    maya_events = stripe_client.v1.events.list(options=as_account(maya.id))
+    platform_events = stripe_client.v1.events.list()
+
+    assert [(e.type, e.account) for e in maya_events] == [("account.updated", maya.id)]
+    assert {e.account for e in platform_events} == {maya.id, olu.id}
+
+
+def test_platform_requests_refuse_a_stripe_account_header(
+    stripe_client: Any, emulator: StripeEmulator
+) -> None:
+    account = onboarded_account(stripe_client, emulator)
+
+    with pytest.raises(stripe.InvalidRequestError, match="direct charges"):
+        stripe_client.v1.checkout.sessions.create(
+            params=session_params(), options=as_account(account.id)
+        )
+
+    assert emulator.objects("checkout.session") == []
+
+
 def test_unknown_stripe_account_is_refused(stripe_client: Any) -> None:
     with pytest.raises(stripe.PermissionError) as refused:
         stripe_client.v1.balance.retrieve(options=as_account("acct_nope"))
@@ -630,3 +671,57 @@ def test_closing_a_dispute_sends_charge_dispute_closed(
     assert received.payload["data"]["object"]["status"] == "lost"
     with pytest.raises(Exception, match="already closed"):
         emulator.close_dispute(dispute["id"], "won")
+
+
+# -- wire shapes ---------------------------------------------------------------------------
+
+
+def test_connect_objects_have_the_fields_of_stripes_examples(
+    stripe_client: Any, emulator: StripeEmulator
+) -> None:
+    account = onboarded_account(stripe_client, emulator)
+    charge = destination_payment(stripe_client, emulator, account.id)
+    refund = stripe_client.v1.refunds.create(
+        params={
+            "charge": charge.id,
+            "amount": 500,
+            "reverse_transfer": True,
+            "refund_application_fee": True,
+        }
+    )
+    emulator.release_pending(account.id)
+    [payout] = emulator.pay_out(account.id)
+    fee = emulator.get(charge.application_fee)
+    transfer = emulator.get(charge.transfer)
+    link = onboarding_link(stripe_client, account.id).to_dict()
+    login = stripe_client.v1.accounts.login_links.create(account.id).to_dict()
+    balance = stripe_client.v1.balance.retrieve(options=as_account(account.id)).to_dict()
+
+    for kind, obj in [
+        ("account", emulator.get(account.id)),
+        ("transfer", transfer),
+        ("transfer_reversal", emulator.get(refund.transfer_reversal)),
+        ("application_fee", fee),
+        ("fee_refund", fee["refunds"]["data"][0]),
+        ("payout", payout),
+        ("balance", balance),
+        ("account_link", link),
+        ("login_link", login),
+    ]:
+        assert set(obj) == set(objects.example(kind)), kind
+
+
+SHARED_FIXTURES = (
+    Path(__file__).resolve().parents[2] / ".." / "shared" / "stripe" / "fixtures3.json"
+)
+
+
+@pytest.mark.skipif(not SHARED_FIXTURES.exists(), reason="../shared/stripe is not checked out")
+def test_vendored_examples_are_stripes_unchanged() -> None:
+    vendored = json.loads(
+        (Path(objects.__file__).parent / "fixtures" / "stripe_examples.json").read_text()
+    )["resources"]
+    stripes = json.loads(SHARED_FIXTURES.read_text())["resources"]
+
+    for kind, example in vendored.items():
+        assert example == stripes[kind], kind
