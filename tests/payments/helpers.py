@@ -11,6 +11,7 @@ from wagtail.test.utils.form_data import nested_form_data, streamfield
 from courses.models import CoursePage
 from payments.emulator import StripeEmulator
 from payments.models import Order
+from payments.services import connect
 
 WEBHOOK_PATH = "/payments/stripe/webhook/"
 
@@ -47,8 +48,6 @@ def buy_and_get_order(client, course: CoursePage) -> Order:
 def connect_creator(creator, emulator: StripeEmulator, outcome: str = "complete") -> str:
     """Connect ``creator`` as the studio does, press ``outcome`` on the emulator's onboarding
     page, and record the account as the page's next visit does; its Stripe id."""
-    from payments.services import connect  # the app's own path, not a shortcut
-
     link = connect.onboarding_url(
         creator=creator,
         refresh_url="http://testserver/admin/studio/get-paid/refresh/",

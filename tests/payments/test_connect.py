@@ -453,3 +453,21 @@ def test_a_workshop_seat_is_a_destination_charge_and_a_restricted_creator_holds_
     assert (order.destination_account_id, order.platform_fee_amount) == (account_id, 250)
     [session] = stripe_api.objects("checkout.session")
     assert session["id"] == order.stripe_checkout_session_id
+
+
+def test_staff_set_a_creators_fee_on_their_get_paid_page(approved_creator, staff, stripe_api):
+    creator, page = approved_creator
+    connect_creator(creator, stripe_api)
+    client = signed_in(staff)
+    url = reverse("studio_get_paid") + f"?creator={page.pk}"
+
+    assert 'name="fee_percent"' in client.get(url).content.decode()
+    refused = client.post(url, {"action": "fee", "fee_percent": "150"}, follow=True)
+    assert "between 0 and 100" in refused.content.decode()
+    assert ConnectedAccount.objects.get().fee_percent_override is None
+
+    saved = client.post(url, {"action": "fee", "fee_percent": "7.5"}, follow=True)
+
+    assert "The platform fee of this creator is saved." in saved.content.decode()
+    assert ConnectedAccount.objects.get().fee_percent_override == Decimal("7.5")
+    assert "keeps 7.50% of each sale" in signed_in(creator).get(url).content.decode()
