@@ -3,7 +3,6 @@
 creator's transfer and the platform's fee in proportion, the paid-publish gate, staff-only fee
 overrides, disputes closed. Against the emulator through the real stripe client."""
 
-import csv
 import json
 from decimal import Decimal
 
@@ -17,6 +16,7 @@ from home.studio import selectors as studio
 from payments.fees import split_refund
 from payments.models import ConnectedAccount, Order
 from payments.services import connect
+from tests.studio.test_dashboard import _rows as csv_rows_of
 
 from .factories import paid_course, storefront, user
 from .helpers import (
@@ -383,13 +383,7 @@ def test_the_get_paid_page_connects_and_shows_state_earnings_and_balance(
     assert dashboard.status_code == 302 and dashboard["Location"].startswith(stripe_api.base_url)
 
     # The earnings CSV: each sale's ledger, and where the creator's share went.
-    csv_rows = list(
-        csv.reader(
-            b"".join(client.get(reverse("studio_export_orders")).streaming_content)
-            .decode()
-            .splitlines()
-        )
-    )
+    csv_rows = csv_rows_of(client.get(reverse("studio_export_orders")))
     header, [row] = csv_rows[0], csv_rows[1:]
     sale = dict(zip(header, row, strict=True))
     assert (sale["amount"], sale["platform_fee"], sale["creator_share"]) == (
