@@ -465,3 +465,21 @@ def test_staff_set_a_creators_fee_on_their_get_paid_page(approved_creator, staff
     assert "The platform fee of this creator is saved." in saved.content.decode()
     assert ConnectedAccount.objects.get().fee_percent_override == Decimal("7.5")
     assert "keeps 7.50% of each sale" in signed_in(creator).get(url).content.decode()
+
+
+def test_an_expired_onboarding_link_comes_back_to_a_fresh_one(approved_creator, stripe_api):
+    creator, _page = approved_creator
+    client = signed_in(creator)
+    first = client.post(reverse("studio_get_paid"), {"action": "connect"})["Location"]
+    stripe_api.expire_account_link(first)
+
+    again = client.get(reverse("studio_get_paid_refresh"))
+
+    assert again.status_code == 302
+    assert again["Location"].startswith(stripe_api.base_url) and again["Location"] != first
+    assert len(stripe_api.objects("account")) == 1  # the same account, a new link
+    learner = with_admin_access(user(email="learner@example.com"))
+    refused = signed_in(learner).get(reverse("studio_get_paid_refresh"))
+    assert refused.status_code in (302, 403)
+    assert not refused.get("Location", "").startswith(stripe_api.base_url)
+    assert len(stripe_api.objects("account")) == 1  # nothing made for them
