@@ -28,6 +28,7 @@ from wagtail.snippets.models import register_snippet
 from config import pagecache
 from config.money import CURRENCY_CHOICES, DEFAULT_CURRENCY, PricedMixin
 from config.ownership import CreatorContentForm, CreatorContentMixin
+from config.publish_gate import PaidPublishGateMixin
 
 from .blocks import CourseDescriptionBlock, FaqBlock, LessonBodyBlock
 from .forms import CoursePageForm
@@ -117,7 +118,7 @@ class ScheduleMode(models.TextChoices):
     COHORT = "cohort", _("Cohort: lesson N arrives N days after a fixed start date")
 
 
-class CoursePage(CreatorContentMixin, PricedMixin, Page):
+class CoursePage(PaidPublishGateMixin, CreatorContentMixin, PricedMixin, Page):
     """A multi-day course on a creator's storefront; its lessons are its child pages."""
 
     tagline = models.CharField(max_length=160, blank=True)

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from accounts.outbox import outbound_email, queue_email, queue_message
 from config.mail import absolute_url, build_email
+from config.ownership import page_owner
 
 from .models import Order
 
@@ -95,3 +96,67 @@ def queue_dispute_alert(*, order_id) -> None:
                 dedupe_key=f"payments.dispute_alert:{order.pk}:{address}",
             )
         )
+
+
+def queue_dispute_closed(*, order_id) -> None:
+    """Tell staff (settings.ADMINS, one row each) how a dispute ended, and whether the buyer's
+    access ended with it."""
+    order = _order(order_id)
+    lost = order.dispute_status == "lost"
+    outcome = order.dispute_status or "unknown"
+    for _name, address in settings.ADMINS:
+        queue_email(
+            outbound_email(
+                to=address,
+                from_email=settings.SERVER_EMAIL,
+                subject=(
+                    f"{settings.EMAIL_SUBJECT_PREFIX}Dispute closed ({outcome}) on order {order.pk}"
+                ),
+                text=(
+                    f"The dispute of {order.buyer.email} over {order.amount_display} for "
+                    f"“{order.item_title}” (payment {order.stripe_payment_intent_id}) is closed: "
+                    f"{outcome}.\n"
+                    + (
+                        "The buyer's access has ended. On a destination charge the platform's "
+                        "balance paid the disputed amount; reverse the creator's transfer in "
+                        "Stripe's dashboard to recover their share.\n"
+                        if lost
+                        else "Nothing changes for the buyer.\n"
+                    )
+                ),
+                kind="payments.dispute_closed",
+                dedupe_key=f"payments.dispute_closed:{order.pk}:{address}",
+            )
+        )
+
+
+def queue_creator_dispute_notice(*, order_id) -> None:
+    """Tell the item's creator that a buyer disputed a sale, or how the dispute ended."""
+    order = _order(order_id)
+    item = order.item_page
+    creator = page_owner(item) if item is not None else None
+    if creator is None:
+        return  # the platform's own item: staff were told
+    closed = order.dispute_closed_at is not None
+    subject = (
+        f"Dispute closed ({order.dispute_status}): {order.item_title}"
+        if closed
+        else f"A buyer disputed a payment: {order.item_title}"
+    )
+    message = build_email(
+        to=creator.email,
+        subject=subject,
+        template="creator_dispute",
+        context={
+            **_context(order),
+            "creator_name": creator.first_name or creator.email,
+            "closed": closed,
+            "lost": order.dispute_status == "lost",
+        },
+    )
+    queue_message(
+        message,
+        kind="payments.creator_dispute",
+        user=creator,
+        dedupe_key=f"payments.creator_dispute:{order.pk}:{'closed' if closed else 'opened'}",
+    )

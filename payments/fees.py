@@ -6,7 +6,10 @@ so fee + share is always exactly the amount paid. Examples at 10 %: €19.99 (19
 fee 200, share 1799; ¥1,505 -> fee 151 (150.5 rounds up), share 1354; €0.55 -> fee 6, share 49.
 
 Refunds give back fee and share in proportion (Stripe's ``refund_application_fee`` and
-``reverse_transfer``): ``split_refund`` applies the same rule to the refunded part.
+``reverse_transfer``): ``split_refund`` applies the same rule to the part of the payment
+refunded *so far*, and a refund gives back the difference from before. So the fee refunds of
+an order refunded in several parts add up to its fee exactly, as at Stripe (a rule per refund
+could give back one minor unit too many or too few over three refunds).
 """
 
 from dataclasses import dataclass
@@ -38,14 +41,20 @@ def split(amount: int, percent: Decimal) -> Split:
     return Split(fee=fee, creator_share=amount - fee)
 
 
-def split_refund(*, refund_amount: int, amount: int, fee: int) -> Split:
+def split_refund(*, refund_amount: int, amount: int, fee: int, refunded_before: int = 0) -> Split:
     """The part of ``fee`` and of the creator's share that a refund of ``refund_amount`` (of
-    ``amount`` paid) gives back, in proportion, rounded by the same rule."""
+    ``amount`` paid, ``refunded_before`` of it refunded already) gives back, in proportion:
+    the fee share of everything refunded after it, less that of everything before it."""
     if amount == 0:
         return Split(fee=0, creator_share=0)
-    fee_back = int(
-        (Decimal(refund_amount) * Decimal(fee) / Decimal(amount)).quantize(
-            Decimal(1), ROUND_HALF_UP
-        )
+    fee_back = _fee_share(fee, refunded_before + refund_amount, amount) - _fee_share(
+        fee, refunded_before, amount
     )
     return Split(fee=fee_back, creator_share=refund_amount - fee_back)
+
+
+def _fee_share(fee: int, refunded: int, amount: int) -> int:
+    """``fee * refunded / amount``, rounded half up to a whole minor unit."""
+    return int(
+        (Decimal(refunded) * Decimal(fee) / Decimal(amount)).quantize(Decimal(1), ROUND_HALF_UP)
+    )

@@ -1,8 +1,10 @@
 """Orders and the Stripe events that move them (docs/architecture.md, invariants 1 and 4)."""
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -65,6 +67,15 @@ class Order(models.Model):
     refund_requested_at = models.DateTimeField(null=True, blank=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
     disputed_at = models.DateTimeField(null=True, blank=True)
+    # Stripe's word for how the dispute ended (won, lost, warning_closed), once it closed.
+    dispute_status = models.CharField(max_length=30, blank=True)
+    dispute_closed_at = models.DateTimeField(null=True, blank=True)
+    # The creator's connected account the creator share was sent to (a destination charge);
+    # empty when the platform's own account kept the whole payment (platform content, or a
+    # creator who never connected one: see payments/services/connect.py).
+    destination_account_id = models.CharField(
+        _("paid to (connected account)"), max_length=255, blank=True
+    )
     # Paid after its seat was gone (hold expired and resold, workshop cancelled): refunded by
     # the webhook itself, and the learner was told then, so charge.refunded e-mails nobody.
     refunded_automatically = models.BooleanField(default=False)
@@ -271,6 +282,72 @@ class Refund(models.Model):
     @property
     def amount_display(self) -> str:
         return format_money(self.amount, self.currency)
+
+
+class ConnectedAccount(models.Model):
+    """A creator's Stripe Express account: where their share of each sale is transferred.
+
+    Its state is Stripe's, copied from the account object (``account.updated`` events and the
+    studio's "Get paid" page, whichever saw the newer state: ``state_as_of``).
+    """
+
+    creator = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="connected_account"
+    )
+    stripe_account_id = models.CharField(max_length=255, unique=True)
+    charges_enabled = models.BooleanField(default=False)
+    payouts_enabled = models.BooleanField(default=False)
+    # The account's ``transfers`` capability is active: it can receive its share of a sale.
+    transfers_active = models.BooleanField(default=False)
+    details_submitted = models.BooleanField(default=False)
+    # Stripe's requirements.currently_due and past_due: what the creator still has to give.
+    requirements_due = models.JSONField(default=list, blank=True)
+    disabled_reason = models.CharField(max_length=255, blank=True)
+    # When Stripe's state copied here was true (an event's ``created``, or when we asked):
+    # an older event arriving late changes nothing.
+    state_as_of = models.DateTimeField(null=True, blank=True)
+    # The platform's fee for this creator instead of PLATFORM_FEE_PERCENT; set by staff only
+    # (payments/services/connect.py::set_fee_percent), never by the creator.
+    fee_percent_override = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(fee_percent_override__isnull=True)
+                | models.Q(fee_percent_override__gte=0, fee_percent_override__lte=100),
+                name="connected_account_fee_percent_0_to_100",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_account_id} of {self.creator}"
+
+    class State(models.TextChoices):
+        ENABLED = "enabled", _("Enabled")
+        REQUIREMENTS_DUE = "requirements_due", _("Requirements due")
+        RESTRICTED = "restricted", _("Restricted")
+
+    @property
+    def can_receive_transfers(self) -> bool:
+        return self.transfers_active
+
+    @property
+    def state(self) -> "ConnectedAccount.State":
+        """Enabled: it can receive its share. Restricted: the creator gave their details and
+        Stripe disabled it anyway (``disabled_reason``). Otherwise: onboarding is unfinished."""
+        if self.transfers_active:
+            return self.State.ENABLED
+        if self.details_submitted and self.disabled_reason:
+            return self.State.RESTRICTED
+        return self.State.REQUIREMENTS_DUE
 
 
 class StripeEvent(models.Model):

@@ -1,15 +1,22 @@
 """Reads of the payments app: which orders a staff member or a creator may see."""
 
+import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+import stripe
 from django.db.models import Count, Q, QuerySet, Sum
+from django.utils.translation import gettext
 from wagtail.models import Page
 
 from config.money import format_money
 from courses.models import CoursePage
 from workshops.models import WorkshopPage
 
-from .models import DiscountCode, Order
+from . import gateway
+from .models import ConnectedAccount, DiscountCode, Order
+
+logger = logging.getLogger(__name__)
 
 
 def creator_storefront_path(user) -> str | None:
@@ -92,3 +99,86 @@ def code_figures(*, storefront: Page) -> list[CodeFigures]:
         CodeFigures(code=code, paid_orders=counts.get(code.pk, 0), revenue=revenue.get(code.pk, []))
         for code in codes
     ]
+
+
+# Stripe Connect: a creator's connected account as Stripe sees it (read outside any
+# transaction, with the Stripe-Account header).
+
+
+@dataclass(frozen=True)
+class BalanceLine:
+    currency: str
+    available: int  # minor units, may be negative (a refund larger than what was there)
+    pending: int
+
+    @property
+    def available_display(self) -> str:
+        return format_money(self.available, self.currency)
+
+    @property
+    def pending_display(self) -> str:
+        return format_money(self.pending, self.currency)
+
+
+@dataclass(frozen=True)
+class PayoutLine:
+    payout_id: str
+    amount: int
+    currency: str
+    status: str
+    arrival_date: datetime | None
+
+    @property
+    def amount_display(self) -> str:
+        return format_money(self.amount, self.currency)
+
+
+@dataclass(frozen=True)
+class ConnectedMoney:
+    """A connected account's balance per currency and its latest payouts, or why they could
+    not be read (``problem``, with empty lists)."""
+
+    balance: list[BalanceLine]
+    payouts: list[PayoutLine]
+    problem: str = ""
+
+
+def connected_money(account: ConnectedAccount) -> ConnectedMoney:
+    """What Stripe holds for the creator now and what it paid out to their bank. Payouts are
+    read from Stripe each time rather than recorded from ``payout.paid``: Stripe keeps them,
+    and the creator's Express dashboard is the full record."""
+    try:
+        balance = gateway.retrieve_connected_balance(account.stripe_account_id).to_dict()
+        payouts = gateway.list_connected_payouts(account.stripe_account_id)
+    except stripe.StripeError:
+        logger.warning("Could not read the balance of %s", account.stripe_account_id, exc_info=True)
+        return ConnectedMoney(
+            [], [], problem=gettext("Stripe could not be reached; try again in a minute.")
+        )
+    lines: dict[str, dict[str, int]] = {}
+    for kind in ("available", "pending"):
+        for entry in balance.get(kind) or []:
+            currency = str(entry.get("currency", "")).upper()
+            lines.setdefault(currency, {"available": 0, "pending": 0})[kind] += int(
+                entry.get("amount") or 0
+            )
+    return ConnectedMoney(
+        balance=[BalanceLine(currency, **lines[currency]) for currency in sorted(lines)],
+        payouts=[
+            PayoutLine(
+                payout_id=payout.id,
+                amount=payout.amount,
+                currency=payout.currency.upper(),
+                status=payout.status,
+                arrival_date=datetime.fromtimestamp(payout.arrival_date, tz=UTC)
+                if payout.arrival_date
+                else None,
+            )
+            for payout in payouts
+        ],
+    )
+
+
+def connect_states() -> dict[int, ConnectedAccount]:
+    """Every creator's connected account, by creator id (the staff overview's column)."""
+    return {account.creator_id: account for account in ConnectedAccount.objects.all()}

@@ -56,3 +56,8 @@ def send_dispute_alert(order_id: str) -> None:
 def send_already_owned_refund(order_id: str) -> None:
     with transaction.atomic():
         emails.queue_already_owned_refund(order_id=order_id)
+
+
+@shared_task(**RETRY)
+def refresh_connected_account(stripe_account_id: str) -> None:
+    services.connect.refresh_account_by_id(stripe_account_id=stripe_account_id)

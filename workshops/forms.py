@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from accounts.timezones import is_valid_timezone, timezone_names
 from config.ownership import CreatorContentForm
 from config.price_forms import MajorUnitPriceFormMixin
+from config.publish_gate import PaidPublishGateForm
 
 
 class WallClockDateTimeField(forms.DateTimeField):
@@ -26,7 +27,7 @@ class WallClockDateTimeField(forms.DateTimeField):
         return parsed.replace(tzinfo=None) if parsed is not None else None
 
 
-class WorkshopPageForm(MajorUnitPriceFormMixin, CreatorContentForm):
+class WorkshopPageForm(PaidPublishGateForm, MajorUnitPriceFormMixin, CreatorContentForm):
     """Reads and shows the start time in the workshop's own zone, not the editor's.
 
     A creator in Lisbon scheduling a workshop "at 18:00 America/New_York" means 18:00 in New

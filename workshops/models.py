@@ -28,6 +28,7 @@ from accounts.timezones import validate_timezone
 from config import pagecache
 from config.money import CURRENCY_CHOICES, DEFAULT_CURRENCY, PricedMixin
 from config.ownership import CreatorContentMixin
+from config.publish_gate import PaidPublishGateMixin
 
 from .blocks import WorkshopDescriptionBlock
 from .forms import WorkshopPageForm
@@ -77,7 +78,7 @@ class WorkshopFormat(models.TextChoices):
     IN_PERSON = "in_person", _("In person")
 
 
-class WorkshopPage(CreatorContentMixin, PricedMixin, Page):
+class WorkshopPage(PaidPublishGateMixin, CreatorContentMixin, PricedMixin, Page):
     """A live session with a start time, a capacity and a price, on a creator's storefront."""
 
     cover_image = models.ForeignKey(

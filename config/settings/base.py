@@ -364,6 +364,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CREATOR_REFUND_WINDOW_DAYS = env.int("CREATOR_REFUND_WINDOW_DAYS", default=14)
 # The platform's share of each sale, in percent (payments/fees.py has the rounding rule).
 PLATFORM_FEE_PERCENT = env.str("PLATFORM_FEE_PERCENT", default="10")
+# The signing secret of the Connect webhook endpoint (events of creators' connected accounts:
+# account.updated, payout.paid). Stripe signs each endpoint with its own secret; empty when
+# one endpoint receives everything (the emulator).
+STRIPE_CONNECT_WEBHOOK_SECRET = env.str("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
 # Who hears about disputes and permanently failed deliveries (comma-separated addresses).
 ADMINS = [("Staff", address) for address in env.list("STAFF_EMAILS", default=[])]
 

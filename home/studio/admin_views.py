@@ -5,6 +5,7 @@ Who sees what: a creator sees their own storefront's figures and rows, staff any
 (``?creator=<storefront id>``). Everyone else gets 403. Applications are staff-only.
 """
 
+import stripe
 from django import forms
 from django.conf import settings
 from django.contrib.auth.models import Permission
@@ -28,6 +29,7 @@ from courses.models import CoursePage
 from home.models import CreatorApplication, CreatorPage
 from payments import discounts
 from payments import selectors as payment_selectors
+from payments.services import connect
 from workshops.models import WorkshopPage
 
 from . import announcements, selectors, services
@@ -90,6 +92,7 @@ class StudioDashboardView(WagtailAdminTemplateMixin, TemplateView):
             orders_csv=reverse("studio_export_orders") + query,
             announce_url=reverse("studio_announce") + query,
             codes_url=reverse("studio_codes") + query,
+            get_paid_url=reverse("studio_get_paid") + query,
             overview=selectors.staff_overview() if self.request.user.is_staff else None,
             applications_url=reverse("creator_applications:index") + "?status=pending",
         )
@@ -141,12 +144,10 @@ class AnnouncementForm(forms.Form):
         return {"workshop": WorkshopPage.objects.get(pk=pk)}
 
 
-class AnnounceView(WagtailAdminTemplateMixin, TemplateView):
-    """Write to the learners of one of the creator's courses or workshops."""
+class StorefrontPageView(WagtailAdminTemplateMixin, TemplateView):
+    """A studio page about one storefront: the creator's own, or the one staff picked
+    (``chosen_storefront``); 403 for anyone else. ``is_owner``: the creator themselves."""
 
-    template_name = "studio/announce.html"
-    page_title = gettext_lazy("Announcements")
-    header_icon = "mail"
     breadcrumbs_items: list = []  # the full header, with a visible title (see the dashboard)
 
     def dispatch(self, request, *args, **kwargs):
@@ -154,11 +155,26 @@ class AnnounceView(WagtailAdminTemplateMixin, TemplateView):
         if storefront is None:
             raise PermissionDenied
         self.storefront: CreatorPage = storefront
-        self.form = AnnouncementForm(request.POST or None, storefront=self.storefront)
+        self.is_owner = storefront.creator_id == request.user.pk
+        self.prepare(request)
         return super().dispatch(request, *args, **kwargs)
+
+    def prepare(self, request) -> None:
+        """What a page sets up once its storefront is known (a form)."""
 
     def get_page_subtitle(self):
         return self.storefront.title
+
+
+class AnnounceView(StorefrontPageView):
+    """Write to the learners of one of the creator's courses or workshops."""
+
+    template_name = "studio/announce.html"
+    page_title = gettext_lazy("Announcements")
+    header_icon = "mail"
+
+    def prepare(self, request) -> None:
+        self.form = AnnouncementForm(request.POST or None, storefront=self.storefront)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -256,11 +272,110 @@ class CodesView(WagtailAdminTemplateMixin, TemplateView):
         return self.render_to_response(self.get_context_data(), status=400)
 
 
+class GetPaidView(StorefrontPageView):
+    """ "Get paid": the creator's Stripe account (connect it, its state, their Express
+    dashboard), their earnings per currency, and what Stripe holds and paid out for them.
+
+    Only the storefront's creator connects or opens the dashboard; staff look on and set the
+    creator's own platform fee. Stripe is called outside any transaction (payments.gateway).
+    """
+
+    template_name = "studio/get_paid.html"
+    page_title = gettext_lazy("Get paid")
+    header_icon = "doc-full"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        creator = self.storefront.creator
+        account = connect.account_of(creator)
+        money = None
+        if account is not None and creator is not None:
+            try:
+                account = connect.refresh_account(creator=creator) or account
+            except stripe.StripeError:
+                messages.warning(
+                    self.request, _("Stripe could not be reached: this is the last known state.")
+                )
+            money = payment_selectors.connected_money(account)
+        context.update(
+            account=account,
+            money=money,
+            is_owner=self.is_owner,
+            is_staff=self.request.user.is_staff,
+            totals=selectors.studio_stats(storefront=self.storefront).totals,
+            default_fee=settings.PLATFORM_FEE_PERCENT,
+            earnings_csv=reverse("studio_export_orders") + f"?creator={self.storefront.pk}",
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        action = request.POST.get("action")
+        if action == "fee" and request.user.is_staff:
+            return self._set_fee(request)
+        if not self.is_owner or action not in ("connect", "dashboard"):
+            raise PermissionDenied
+        try:
+            if action == "connect":
+                return HttpResponseRedirect(onboarding_url(request))
+            return HttpResponseRedirect(connect.dashboard_url(creator=request.user))
+        except connect.ConnectError as refusal:
+            messages.error(request, str(refusal))
+        except stripe.StripeError:
+            messages.error(request, _("Stripe could not be reached. Please try again."))
+        return HttpResponseRedirect(request.get_full_path())
+
+    def _set_fee(self, request):
+        if self.storefront.creator is None:
+            raise PermissionDenied
+        try:
+            connect.set_fee_percent(
+                staff_user=request.user,
+                creator=self.storefront.creator,
+                percent=request.POST.get("fee_percent", ""),
+            )
+        except connect.ConnectError as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(request, _("The platform fee of this creator is saved."))
+        return HttpResponseRedirect(request.get_full_path())
+
+
+def onboarding_url(request) -> str:
+    """A fresh Account Link for the signed-in creator, coming back to "Get paid"."""
+    return connect.onboarding_url(
+        creator=request.user,
+        refresh_url=request.build_absolute_uri(reverse("studio_get_paid_refresh")),
+        return_url=request.build_absolute_uri(reverse("studio_get_paid") + "?returned=1"),
+    )
+
+
+class GetPaidRefreshView(View):
+    """Stripe sends the creator here when their onboarding link ran out or was used: a new
+    link, straight back to Stripe's onboarding."""
+
+    http_method_names = ["get"]
+
+    def get(self, request):
+        if selectors.storefront_of(request.user) is None:
+            raise PermissionDenied
+        try:
+            return HttpResponseRedirect(onboarding_url(request))
+        except stripe.StripeError:
+            messages.error(request, _("Stripe could not be reached. Please try again."))
+            return HttpResponseRedirect(reverse("studio_get_paid"))
+
+
 def studio_urls():
     return [
         path("studio/", StudioDashboardView.as_view(), name="studio_dashboard"),
         path("studio/codes/", CodesView.as_view(), name="studio_codes"),
         path("studio/announce/", AnnounceView.as_view(), name="studio_announce"),
+        path("studio/get-paid/", GetPaidView.as_view(), name="studio_get_paid"),
+        path(
+            "studio/get-paid/refresh/",
+            GetPaidRefreshView.as_view(),
+            name="studio_get_paid_refresh",
+        ),
         path(
             "studio/export/learners.csv",
             ExportView.as_view(kind="learners"),

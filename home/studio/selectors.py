@@ -22,8 +22,8 @@ from config.mail import absolute_url
 from config.money import format_money, minor_unit_exponent
 from courses.models import CoursePage, Enrollment, LessonDelivery, LessonPage, LessonProgress
 from home.models import Announcement, CreatorApplication, CreatorPage
-from payments.models import DiscountCode, Order
-from payments.selectors import sold_below
+from payments.models import ConnectedAccount, DiscountCode, Order
+from payments.selectors import connect_states, sold_below
 from workshops.models import Registration, SeatInventory, WaitlistEntry, WorkshopPage
 
 WEEKS = 12
@@ -426,6 +426,12 @@ def order_rows(*, storefront: CreatorPage) -> Iterator[list[str]]:
         "status",
         "paid_at",
         "refunded_at",
+        # The ledger: what was refunded, the platform's fee and the creator's share after
+        # refunds, and where the share went (a connected account, or "platform": owed).
+        "refunded",
+        "platform_fee",
+        "creator_share",
+        "paid_to",
     ]
     for order in (
         Order.objects.filter(sold_below(storefront.path))
@@ -440,6 +446,11 @@ def order_rows(*, storefront: CreatorPage) -> Iterator[list[str]]:
             "status",
             "paid_at",
             "refunded_at",
+            "amount_refunded",
+            "platform_fee_amount",
+            "platform_fee_refunded",
+            "creator_share_amount",
+            "destination_account_id",
         )
         .order_by("created_at", "pk")
         .iterator()
@@ -449,12 +460,31 @@ def order_rows(*, storefront: CreatorPage) -> Iterator[list[str]]:
             _iso(order.created_at),
             order.item_title,
             order.buyer.email,
-            str(Decimal(order.amount).scaleb(-minor_unit_exponent(order.currency))),
+            _major(order.amount, order.currency),
             order.currency,
             order.status,
             _iso(order.paid_at),
             _iso(order.refunded_at),
+            *_ledger_cells(order),
         ]
+
+
+def _ledger_cells(order: Order) -> list[str]:
+    """Refunded, fee kept, creator's share after refunds, paid to: for sold orders only."""
+    if order.status not in (Order.Status.PAID, Order.Status.REFUNDED):
+        return ["", "", "", ""]
+    share_reversed = order.amount_refunded - order.platform_fee_refunded
+    return [
+        _major(order.amount_refunded, order.currency),
+        _major(order.platform_fee_amount - order.platform_fee_refunded, order.currency),
+        _major(order.creator_share_amount - share_reversed, order.currency),
+        order.destination_account_id or "platform",
+    ]
+
+
+def _major(amount: int, currency: str) -> str:
+    """Minor units as the plain decimal a spreadsheet reads: 4900 EUR -> "49.00"."""
+    return str(Decimal(amount).scaleb(-minor_unit_exponent(currency)))
 
 
 def _iso(moment: datetime | None) -> str:
@@ -465,6 +495,8 @@ def _iso(moment: datetime | None) -> str:
 class CreatorRevenue:
     storefront: CreatorPage
     revenue: list[Money]
+    # Their Stripe connected account (None: not connected; sales stay on the platform).
+    account: ConnectedAccount | None = None
 
 
 @dataclass
@@ -477,7 +509,8 @@ class StaffOverview:
 
 
 def staff_overview() -> StaffOverview:
-    """Every creator with their revenue, pending applications, platform totals: five queries.
+    """Every creator with their revenue and Stripe account state, pending applications,
+    platform totals (its fee revenue per currency): six queries.
 
     Orders are grouped by the storefront part of their course's tree path, in the database.
     """
@@ -512,8 +545,16 @@ def staff_overview() -> StaffOverview:
     counts = Enrollment.objects.aggregate(
         enrollments=Count("pk"), learners=Count("learner", distinct=True)
     )
+    accounts = connect_states()
     return StaffOverview(
-        creators=[CreatorRevenue(page, revenue.get(page.path, [])) for page in pages],
+        creators=[
+            CreatorRevenue(
+                page,
+                revenue.get(page.path, []),
+                accounts.get(page.creator_id) if page.creator_id else None,
+            )
+            for page in pages
+        ],
         pending_applications=pending_applications().count(),
         totals=[totals[currency] for currency in sorted(totals)],
         learners=counts["learners"],

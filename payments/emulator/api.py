@@ -18,11 +18,18 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .errors import StripeError, invalid
+from .errors import StripeError, invalid, missing
 from .money import MINIMUM_CHARGE, format_amount
 from .objects import StripeObject, list_object, new_id
-from .params import INTEGER, METADATA, STRING, STRINGS, check, parse_form, require
-from .state import EmulatorState, LineItem, RequestInfo, SessionSpec, StoredResponse
+from .params import BOOLEAN, INTEGER, METADATA, STRING, STRINGS, check, parse_form, require
+from .state import (
+    AccountSpec,
+    EmulatorState,
+    LineItem,
+    RequestInfo,
+    SessionSpec,
+    StoredResponse,
+)
 
 Endpoint = Callable[..., StripeObject]
 
@@ -39,9 +46,16 @@ _EXPANDABLE = {
     "checkout.session": {"payment_intent": "payment_intent"},
     "payment_intent": {"latest_charge": "charge"},
     "charge": {"payment_intent": "payment_intent"},
-    "refund": {"charge": "charge", "payment_intent": "payment_intent"},
+    "refund": {
+        "charge": "charge",
+        "payment_intent": "payment_intent",
+        "transfer_reversal": "transfer_reversal",
+    },
     "dispute": {"charge": "charge", "payment_intent": "payment_intent"},
+    "transfer": {"destination": "account", "source_transaction": "charge"},
+    "application_fee": {"account": "account", "charge": "charge"},
 }
+_EXPANDABLE["charge"].update(transfer="transfer", application_fee="application_fee")
 
 
 @dataclass(frozen=True)
@@ -61,8 +75,13 @@ def handle(
     authorization: str | None,
     idempotency_key: str | None,
     stripe_version: str | None,
+    stripe_account: str | None = None,
 ) -> ApiResponse:
-    """Answer one ``/v1`` request the way Stripe would."""
+    """Answer one ``/v1`` request the way Stripe would.
+
+    ``stripe_account`` is the Stripe-Account header: the request acts for that connected
+    account and sees only its objects (its balance, its payouts).
+    """
     request_id = new_id("req", 14)
     headers = {"Request-Id": request_id, "Stripe-Version": stripe_version or state.api_version}
     # Stripe keeps idempotent results for POST requests only.
@@ -71,15 +90,20 @@ def handle(
         headers["Idempotency-Key"] = key
     try:
         _authenticate(authorization)
+        if stripe_account:
+            state.require_account(stripe_account)
         endpoint, ids = _route(method, path)
         params = parse_form(query if method == "GET" else body)
-        request = RequestInfo(id=request_id, idempotency_key=key)
+        request = RequestInfo(id=request_id, idempotency_key=key, account=stripe_account or None)
 
         def run() -> StripeObject:
             return endpoint(state, params, request, *ids)
 
         if key:
-            fingerprint = f"{method} {path} {sorted(parse_qsl(body, keep_blank_values=True))}"
+            fingerprint = (
+                f"{stripe_account} {method} {path} "
+                f"{sorted(parse_qsl(body, keep_blank_values=True))}"
+            )
             return _run_idempotently(state, key, fingerprint, run, headers)
         return ApiResponse(200, run(), headers)
     except StripeError as error:
@@ -171,7 +195,12 @@ _CREATE_SESSION = {
     "metadata": METADATA,
     "expires_at": INTEGER,
     "payment_method_types": STRINGS,
-    "payment_intent_data": {"metadata": METADATA, "description": STRING},
+    "payment_intent_data": {
+        "metadata": METADATA,
+        "description": STRING,
+        "transfer_data": {"destination": STRING},
+        "application_fee_amount": INTEGER,
+    },
     **_EXPAND,
 }
 
@@ -179,6 +208,7 @@ _CREATE_SESSION = {
 def create_checkout_session(
     state: EmulatorState, params: dict[str, Any], request: RequestInfo
 ) -> StripeObject:
+    _platform_only(request, "Checkout Sessions")
     p = check(params, _CREATE_SESSION)
     require(p, "mode")
     if p["mode"] != "payment":
@@ -204,6 +234,9 @@ def create_checkout_session(
             f"Invalid email address: {p['customer_email']}", "customer_email", code="email_invalid"
         )
     intent_data = p.get("payment_intent_data", {})
+    destination, fee = _destination_and_fee(
+        state, intent_data, sum(item.amount for item in line_items)
+    )
     session = state.create_checkout_session(
         SessionSpec(
             line_items=line_items,
@@ -217,9 +250,38 @@ def create_checkout_session(
             payment_method_types=p.get("payment_method_types") or ["card"],
             intent_metadata=intent_data.get("metadata", {}),
             intent_description=intent_data.get("description"),
+            destination=destination,
+            application_fee_amount=fee,
         )
     )
     return _expand(state, session, p)
+
+
+def _destination_and_fee(
+    state: EmulatorState, intent_data: dict[str, Any], amount_total: int
+) -> tuple[str | None, int | None]:
+    """A destination charge's connected account and platform fee, checked as Stripe does."""
+    destination = intent_data.get("transfer_data", {}).get("destination")
+    fee = intent_data.get("application_fee_amount")
+    if "transfer_data" in intent_data and destination is None:
+        raise missing("payment_intent_data[transfer_data][destination]")
+    if fee is not None:
+        if destination is None:
+            raise invalid(
+                "Can only apply an application_fee_amount when the PaymentIntent is attempting "
+                "a direct payment (using an OAuth key or Stripe-Account header) or destination "
+                "payment (using `transfer_data[destination]`).",
+                "payment_intent_data[application_fee_amount]",
+            )
+        if not 0 <= fee <= amount_total:
+            raise invalid(
+                "The application fee must be between 0 and the amount of the payment "
+                f"({amount_total}).",
+                "payment_intent_data[application_fee_amount]",
+            )
+    if destination is not None:
+        state.check_destination(destination, "payment_intent_data[transfer_data][destination]")
+    return destination, fee
 
 
 def _line_item(item: dict[str, Any], name: str) -> tuple[LineItem, str]:
@@ -292,12 +354,14 @@ def retrieve_checkout_session(
     state: EmulatorState, params: dict[str, Any], request: RequestInfo, session_id: str
 ) -> StripeObject:
     p = check(params, _EXPAND)
-    return _expand(state, state.retrieve(session_id, "checkout.session", "session"), p)
+    session = state.retrieve(session_id, "checkout.session", "session", account=request.account)
+    return _expand(state, session, p)
 
 
 def expire_checkout_session(
     state: EmulatorState, params: dict[str, Any], request: RequestInfo, session_id: str
 ) -> StripeObject:
+    _platform_only(request, "Checkout Sessions")
     p = check(params, _EXPAND)
     return _expand(state, state.expire_session(session_id, request), p)
 
@@ -309,7 +373,7 @@ def list_checkout_sessions(
     filters = {name: p[name] for name in ("payment_intent", "status") if name in p}
     sessions = [
         session
-        for session in state.objects_of("checkout.session")
+        for session in state.objects_of("checkout.session", account=request.account)
         if all(session[name] == value for name, value in filters.items())
     ]
     return _expand(state, _page(sessions, p, url="/v1/checkout/sessions"), p)
@@ -325,9 +389,38 @@ def _retriever(kind: str, param: str) -> Endpoint:
         state: EmulatorState, params: dict[str, Any], request: RequestInfo, object_id: str
     ) -> StripeObject:
         p = check(params, _EXPAND)
-        return _expand(state, state.retrieve(object_id, kind, param), p)
+        return _expand(state, state.retrieve(object_id, kind, param, account=request.account), p)
 
     return retrieve
+
+
+def _lister(kind: str, url: str, *filters: str) -> Endpoint:
+    """An endpoint that lists the ``kind`` objects the request's account may see, newest
+    first, optionally filtered on fields named in ``filters`` (``destination=acct_...``)."""
+
+    def list_all(
+        state: EmulatorState, params: dict[str, Any], request: RequestInfo
+    ) -> StripeObject:
+        p = check(params, {**_LIST, **dict.fromkeys(filters, STRING)})
+        wanted = {name: p[name] for name in filters if name in p}
+        found = [
+            obj
+            for obj in state.objects_of(kind, account=request.account)
+            if all(obj.get(name) == value for name, value in wanted.items())
+        ]
+        return _expand(state, _page(found, p, url=url), p)
+
+    return list_all
+
+
+def _platform_only(request: RequestInfo, what: str) -> None:
+    """The emulator makes destination charges only: no Stripe-Account on these requests."""
+    if request.account is not None:
+        raise invalid(
+            f"The Stripe emulator does not support {what} made with a Stripe-Account header "
+            "(direct charges); use a destination charge from the platform.",
+            "stripe_account",
+        )
 
 
 _CREATE_REFUND = {
@@ -336,6 +429,8 @@ _CREATE_REFUND = {
     "amount": INTEGER,
     "metadata": METADATA,
     "reason": STRING,
+    "reverse_transfer": BOOLEAN,
+    "refund_application_fee": BOOLEAN,
     **_EXPAND,
 }
 
@@ -343,6 +438,7 @@ _CREATE_REFUND = {
 def create_refund(
     state: EmulatorState, params: dict[str, Any], request: RequestInfo
 ) -> StripeObject:
+    _platform_only(request, "refunds")
     p = check(params, _CREATE_REFUND)
     if "payment_intent" not in p and "charge" not in p:
         raise invalid(
@@ -369,8 +465,215 @@ def create_refund(
         metadata=p.get("metadata", {}),
         reason=p.get("reason"),
         request=request,
+        reverse_transfer=p.get("reverse_transfer", False),
+        refund_application_fee=p.get("refund_application_fee", False),
     )
     return _expand(state, refund, p)
+
+
+# -- Connect: accounts, account links, login links -----------------------------------------
+
+# The default currency of an account in a few countries (Stripe derives it from the country).
+_COUNTRY_CURRENCY = {
+    "US": "usd",
+    "GB": "gbp",
+    "JP": "jpy",
+    "CA": "cad",
+    "AU": "aud",
+    "CH": "chf",
+    "SE": "sek",
+    "IN": "inr",
+    **dict.fromkeys(["AT", "BE", "DE", "ES", "FI", "FR", "IE", "IT", "LU", "NL", "PT"], "eur"),
+}
+ACCOUNT_TYPES = ("express", "standard", "custom")
+_CAPABILITY = {"requested": BOOLEAN}
+_BUSINESS_PROFILE = {
+    "name": STRING,
+    "url": STRING,
+    "product_description": STRING,
+    "mcc": STRING,
+    "support_email": STRING,
+}
+_CREATE_ACCOUNT = {
+    "type": STRING,
+    "controller": {
+        "fees": {"payer": STRING},
+        "losses": {"payments": STRING},
+        "requirement_collection": STRING,
+        "stripe_dashboard": {"type": STRING},
+    },
+    "country": STRING,
+    "email": STRING,
+    "default_currency": STRING,
+    "business_type": STRING,
+    "business_profile": _BUSINESS_PROFILE,
+    "capabilities": {"card_payments": _CAPABILITY, "transfers": _CAPABILITY},
+    "metadata": METADATA,
+    **_EXPAND,
+}
+
+
+def create_account(
+    state: EmulatorState, params: dict[str, Any], request: RequestInfo
+) -> StripeObject:
+    _platform_only(request, "accounts")
+    p = check(params, _CREATE_ACCOUNT)
+    if "type" in p and "controller" in p:
+        raise invalid("You cannot pass both `type` and `controller`.", "controller")
+    if "type" not in p and "controller" not in p:
+        raise missing("type")
+    if "type" in p and p["type"] not in ACCOUNT_TYPES:
+        raise invalid("Invalid type: must be one of custom, express, or standard", "type")
+    controller = _controller(p)
+    requested = [name for name, wish in p.get("capabilities", {}).items() if wish.get("requested")]
+    if controller["stripe_dashboard"]["type"] == "express" and "transfers" not in requested:
+        raise invalid(
+            "Express accounts must request the `transfers` capability "
+            "(capabilities[transfers][requested]=true).",
+            "capabilities",
+        )
+    country = p.get("country", "US").upper()
+    new_account = state.create_account(
+        AccountSpec(
+            # Accounts made with controller properties have no legacy type.
+            account_type=p.get("type", "none"),
+            controller=controller,
+            country=country,
+            email=p.get("email"),
+            default_currency=p.get("default_currency", _COUNTRY_CURRENCY.get(country, "usd")),
+            metadata=p.get("metadata", {}),
+            business_type=p.get("business_type"),
+            requested_capabilities=requested,
+        )
+    )
+    return _expand(state, new_account, p)
+
+
+def _controller(p: dict[str, Any]) -> dict[str, Any]:
+    """The account's ``controller`` hash: what ``type`` implies, or the given properties."""
+    if p.get("type") == "express" or "controller" not in p:
+        dashboard = p.get("type", "express")
+        fees = {"express": "application_express", "standard": "account"}.get(
+            dashboard, "application"
+        )
+        return {
+            "type": "application",
+            "is_controller": True,
+            "fees": {"payer": fees},
+            "losses": {"payments": "stripe" if dashboard == "standard" else "application"},
+            "requirement_collection": "stripe",
+            "stripe_dashboard": {"type": dashboard if dashboard != "custom" else "none"},
+        }
+    given = p["controller"]
+    return {
+        "type": "application",
+        "is_controller": True,
+        "fees": {"payer": given.get("fees", {}).get("payer", "account")},
+        "losses": {"payments": given.get("losses", {}).get("payments", "stripe")},
+        "requirement_collection": given.get("requirement_collection", "stripe"),
+        "stripe_dashboard": {"type": given.get("stripe_dashboard", {}).get("type", "full")},
+    }
+
+
+_UPDATE_ACCOUNT = {
+    "email": STRING,
+    "metadata": METADATA,
+    "business_profile": _BUSINESS_PROFILE,
+    **_EXPAND,
+}
+
+
+def update_account(
+    state: EmulatorState, params: dict[str, Any], request: RequestInfo, account_id: str
+) -> StripeObject:
+    p = check(params, _UPDATE_ACCOUNT)
+    state.retrieve(account_id, "account", "account", account=request.account)
+    changes: dict[str, Any] = {name: p[name] for name in ("email", "metadata") if name in p}
+    if "business_profile" in p:
+        profile = state.retrieve(account_id, "account", "account")["business_profile"]
+        changes["business_profile"] = {**profile, **p["business_profile"]}
+    return _expand(state, state.update_account(account_id, changes, request), p)
+
+
+ACCOUNT_LINK_TYPES = ("account_onboarding", "account_update")
+
+
+def create_account_link(
+    state: EmulatorState, params: dict[str, Any], request: RequestInfo
+) -> StripeObject:
+    _platform_only(request, "account links")
+    p = check(
+        params,
+        {
+            "account": STRING,
+            "refresh_url": STRING,
+            "return_url": STRING,
+            "type": STRING,
+            "collect": STRING,
+            **_EXPAND,
+        },
+    )
+    require(p, "account", "type", "refresh_url", "return_url")
+    if p["type"] not in ACCOUNT_LINK_TYPES:
+        raise invalid("Invalid type: must be one of account_onboarding or account_update", "type")
+    for name in ("refresh_url", "return_url"):
+        _check_url(p[name], name)
+    return state.create_account_link(
+        p["account"], refresh_url=p["refresh_url"], return_url=p["return_url"]
+    )
+
+
+def create_login_link(
+    state: EmulatorState, params: dict[str, Any], request: RequestInfo, account_id: str
+) -> StripeObject:
+    _platform_only(request, "login links")
+    check(params, _EXPAND)
+    return state.create_login_link(account_id)
+
+
+# -- balances and payouts ------------------------------------------------------------------
+
+
+def retrieve_balance(
+    state: EmulatorState, params: dict[str, Any], request: RequestInfo
+) -> StripeObject:
+    """The platform's balance, or with Stripe-Account the connected account's."""
+    check(params, _EXPAND)
+    return state.balance(request.account)
+
+
+def create_payout(
+    state: EmulatorState, params: dict[str, Any], request: RequestInfo
+) -> StripeObject:
+    p = check(
+        params,
+        {
+            "amount": INTEGER,
+            "currency": STRING,
+            "description": STRING,
+            "metadata": METADATA,
+            "method": STRING,
+            **_EXPAND,
+        },
+    )
+    require(p, "amount", "currency")
+    if p["amount"] < 1:
+        raise invalid(
+            "This value must be greater than or equal to 1.",
+            "amount",
+            code="parameter_invalid_integer",
+        )
+    if p.get("method", "standard") != "standard":
+        raise invalid("The Stripe emulator makes standard payouts only.", "method")
+    payout = state.create_payout(
+        request.account,
+        amount=p["amount"],
+        currency=p["currency"].lower(),
+        description=p.get("description"),
+        metadata=p.get("metadata", {}),
+        request=request,
+    )
+    return _expand(state, payout, p)
 
 
 # -- events --------------------------------------------------------------------------------
@@ -382,7 +685,7 @@ def list_events(state: EmulatorState, params: dict[str, Any], request: RequestIn
     patterns = p.get("types") or [p.get("type", "*")]
     events = [
         event
-        for event in state.objects_of("event")
+        for event in state.objects_of("event", account=request.account)
         if any(fnmatch.fnmatchcase(event["type"], pattern) for pattern in patterns)
     ]
     return _expand(state, _page(events, p, url="/v1/events"), p)
@@ -455,6 +758,24 @@ _ROUTES: list[tuple[str, re.Pattern[str], Endpoint]] = [
     ("POST", re.compile(r"/v1/refunds"), create_refund),
     ("GET", re.compile(rf"/v1/refunds/{_ID}"), _retriever("refund", "refund")),
     ("GET", re.compile(rf"/v1/disputes/{_ID}"), _retriever("dispute", "dispute")),
+    ("POST", re.compile(r"/v1/accounts"), create_account),
+    ("GET", re.compile(r"/v1/accounts"), _lister("account", "/v1/accounts")),
+    ("GET", re.compile(rf"/v1/accounts/{_ID}"), _retriever("account", "account")),
+    ("POST", re.compile(rf"/v1/accounts/{_ID}"), update_account),
+    ("POST", re.compile(rf"/v1/accounts/{_ID}/login_links"), create_login_link),
+    ("POST", re.compile(r"/v1/account_links"), create_account_link),
+    ("GET", re.compile(r"/v1/balance"), retrieve_balance),
+    ("POST", re.compile(r"/v1/payouts"), create_payout),
+    ("GET", re.compile(r"/v1/payouts"), _lister("payout", "/v1/payouts", "status")),
+    ("GET", re.compile(rf"/v1/payouts/{_ID}"), _retriever("payout", "payout")),
+    ("GET", re.compile(r"/v1/transfers"), _lister("transfer", "/v1/transfers", "destination")),
+    ("GET", re.compile(rf"/v1/transfers/{_ID}"), _retriever("transfer", "transfer")),
+    (
+        "GET",
+        re.compile(r"/v1/application_fees"),
+        _lister("application_fee", "/v1/application_fees", "charge"),
+    ),
+    ("GET", re.compile(rf"/v1/application_fees/{_ID}"), _retriever("application_fee", "id")),
     ("GET", re.compile(r"/v1/events"), list_events),
     ("GET", re.compile(rf"/v1/events/{_ID}"), _retriever("event", "id")),
 ]

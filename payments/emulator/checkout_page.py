@@ -43,7 +43,7 @@ label, input { display: block; width: 100%; box-sizing: border-box; }
 input { padding: .5rem; margin: .3rem 0 1rem; border: 1px solid #e3e8ee; border-radius: 4px; }
 button { display: block; width: 100%; padding: .7rem; margin-top: .6rem; font-size: 1rem;
          border-radius: 4px; border: 1px solid #e3e8ee; background: #fff; cursor: pointer; }
-button#pay { background: #635bff; color: #fff; border-color: #635bff; }
+button#pay, button.primary { background: #635bff; color: #fff; border-color: #635bff; }
 """
 
 
@@ -62,11 +62,11 @@ def render_checkout(
 </table>
 {_form(session, alert) if session["status"] == "open" else _closed_note(session)}
 """
-    return _page("Checkout", body)
+    return html_page("Checkout", body)
 
 
 def render_not_found(session_id: str) -> str:
-    return _page(
+    return html_page(
         "Not found",
         f'<p class="status" id="status">No checkout session {escape(session_id)}.</p>',
     )
@@ -129,7 +129,8 @@ def _closed_note(session: StripeObject) -> str:
     )
 
 
-def _page(title: str, body: str) -> str:
+def html_page(title: str, body: str) -> str:
+    """A whole page in the emulator's look (its hosted pages share it)."""
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>

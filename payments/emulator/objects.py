@@ -143,8 +143,14 @@ def payment_intent(
     description: str | None,
     payment_method_types: list[str],
     receipt_email: str | None,
+    destination: str | None = None,
+    application_fee_amount: int | None = None,
 ) -> StripeObject:
-    """A PaymentIntent that is processing; the state module moves it on."""
+    """A PaymentIntent that is processing; the state module moves it on.
+
+    ``destination`` makes it a destination charge: the money is transferred to that connected
+    account, less ``application_fee_amount`` for the platform.
+    """
     intent = example("payment_intent")
     intent_id = new_id("pi")
     intent.update(
@@ -173,7 +179,9 @@ def payment_intent(
         next_action=None,
         processing=None,
         shipping=None,
-        transfer_data=None,
+        transfer_data=None if destination is None else {"destination": destination},
+        application_fee_amount=application_fee_amount,
+        transfer_group=None if destination is None else f"group_{intent_id}",
         payment_method_configuration_details=None,
         managed_payments={"enabled": False},
     )
@@ -219,7 +227,15 @@ def charge(intent: StripeObject, *, email: str | None) -> StripeObject:
         # The emulator serves no receipts.
         receipt_url=None,
         source=None,
-        transfer_data=None,
+        # A destination charge: the state module adds ``transfer`` and ``application_fee``.
+        transfer_data=(
+            None
+            if intent["transfer_data"] is None
+            else {"amount": None, "destination": intent["transfer_data"]["destination"]}
+        ),
+        transfer_group=intent["transfer_group"],
+        application_fee=None,
+        application_fee_amount=intent["application_fee_amount"],
     )
     new_charge["billing_details"].update(email=email, name=None)
     card = new_charge["payment_method_details"]["card"]
@@ -281,8 +297,14 @@ def event(
     pending_webhooks: int,
     request_id: str | None,
     idempotency_key: str | None,
+    account: str | None = None,
+    previous_attributes: StripeObject | None = None,
 ) -> StripeObject:
-    """An event whose ``data.object`` is a snapshot of ``data_object`` as it is now."""
+    """An event whose ``data.object`` is a snapshot of ``data_object`` as it is now.
+
+    An event about a connected account carries its id in a top-level ``account``, as Stripe's
+    Connect events do; the platform's own events have no such key.
+    """
     new_event = example("event")
     new_event.update(
         id=new_id("evt"),
@@ -295,4 +317,197 @@ def event(
         request={"id": request_id, "idempotency_key": idempotency_key},
         data={"object": copy.deepcopy(data_object)},
     )
+    if account is not None:
+        new_event["account"] = account
+    if previous_attributes is not None:
+        new_event["data"]["previous_attributes"] = copy.deepcopy(previous_attributes)
     return new_event
+
+
+# -- Connect -------------------------------------------------------------------------------
+
+# What a new Express account must still provide before it can be paid (Stripe's example list).
+ONBOARDING_REQUIREMENTS = [
+    "business_profile.product_description",
+    "business_profile.url",
+    "external_account",
+    "individual.first_name",
+    "individual.last_name",
+    "tos_acceptance.date",
+    "tos_acceptance.ip",
+]
+
+
+def account(
+    *,
+    account_type: str,
+    controller: StripeObject,
+    country: str,
+    email: str | None,
+    default_currency: str,
+    metadata: dict[str, str],
+    business_type: str | None,
+    requested_capabilities: list[str],
+) -> StripeObject:
+    """A connected account that has not been onboarded: nothing enabled, requirements due."""
+    new_account = example("account")
+    account_id = new_id("acct", 16)
+    new_account.update(
+        id=account_id,
+        object="account",
+        type=account_type,
+        controller=controller,
+        created=now(),
+        country=country,
+        email=email,
+        default_currency=default_currency,
+        metadata=metadata,
+        business_type=business_type,
+        charges_enabled=False,
+        payouts_enabled=False,
+        details_submitted=False,
+        # A new account's requested capabilities wait for onboarding.
+        capabilities=dict.fromkeys(requested_capabilities, "inactive"),
+        external_accounts=list_object(
+            [], url=f"/v1/accounts/{account_id}/external_accounts", has_more=False
+        ),
+    )
+    new_account["requirements"].update(
+        currently_due=list(ONBOARDING_REQUIREMENTS),
+        eventually_due=list(ONBOARDING_REQUIREMENTS),
+        past_due=list(ONBOARDING_REQUIREMENTS),
+        disabled_reason="requirements.past_due",
+    )
+    return new_account
+
+
+def account_link(*, url: str, expires_at: int) -> StripeObject:
+    link = example("account_link")
+    link.update(created=now(), expires_at=expires_at, url=url)
+    return link
+
+
+def login_link(*, url: str) -> StripeObject:
+    link = example("login_link")
+    link.update(created=now(), url=url)
+    return link
+
+
+def transfer(*, charge: StripeObject, destination: str) -> StripeObject:
+    """The transfer of a destination charge: the whole charge amount, to ``destination``."""
+    new_transfer = example("transfer")
+    transfer_id = new_id("tr")
+    new_transfer.update(
+        id=transfer_id,
+        created=now(),
+        amount=charge["amount"],
+        amount_reversed=0,
+        reversed=False,
+        currency=charge["currency"],
+        destination=destination,
+        destination_payment=new_id("py", 14),
+        source_transaction=charge["id"],
+        balance_transaction=new_id("txn"),
+        metadata={},
+        transfer_group=f"group_{charge['payment_intent']}",
+        reversals=list_object([], url=f"/v1/transfers/{transfer_id}/reversals", has_more=False),
+    )
+    return new_transfer
+
+
+def transfer_reversal(*, transfer: StripeObject, amount: int, refund_id: str) -> StripeObject:
+    reversal = example("transfer_reversal")
+    reversal.update(
+        id=new_id("trr"),
+        created=now(),
+        amount=amount,
+        currency=transfer["currency"],
+        transfer=transfer["id"],
+        source_refund=refund_id,
+        balance_transaction=new_id("txn"),
+        destination_payment_refund=new_id("pyr", 14),
+        metadata={},
+    )
+    return reversal
+
+
+def application_fee(*, charge: StripeObject, account: str, amount: int) -> StripeObject:
+    fee = example("application_fee")
+    fee_id = new_id("fee")
+    fee.update(
+        id=fee_id,
+        created=now(),
+        account=account,
+        amount=amount,
+        amount_refunded=0,
+        refunded=False,
+        # The emulator has no Connect application of its own; a stable made-up id.
+        application="ca_emulator",
+        balance_transaction=new_id("txn"),
+        charge=charge["id"],
+        currency=charge["currency"],
+        fee_source={"charge": charge["id"], "type": "charge"},
+        originating_transaction=None,
+        refunds=list_object([], url=f"/v1/application_fees/{fee_id}/refunds", has_more=False),
+    )
+    return fee
+
+
+def fee_refund(*, fee: StripeObject, amount: int) -> StripeObject:
+    refunded = example("fee_refund")
+    refunded.update(
+        id=new_id("fr"),
+        created=now(),
+        amount=amount,
+        currency=fee["currency"],
+        fee=fee["id"],
+        balance_transaction=new_id("txn"),
+        metadata={},
+    )
+    return refunded
+
+
+def balance(
+    *, available: dict[str, int], pending: dict[str, int], default_currency: str
+) -> StripeObject:
+    """A balance with one entry per currency (the default currency at 0 when there is none)."""
+    currencies = sorted(set(available) | set(pending)) or [default_currency]
+
+    def funds(amounts: dict[str, int]) -> list[StripeObject]:
+        return [
+            {
+                "amount": amounts.get(currency, 0),
+                "currency": currency,
+                "source_types": {"card": amounts.get(currency, 0)},
+            }
+            for currency in currencies
+        ]
+
+    new_balance = example("balance")
+    new_balance.update(
+        available=funds(available),
+        pending=funds(pending),
+        connect_reserved=[{"amount": 0, "currency": currency} for currency in currencies],
+    )
+    return new_balance
+
+
+def payout(
+    *, amount: int, currency: str, description: str | None, metadata: dict[str, str]
+) -> StripeObject:
+    """A standard payout to the account's bank account, on its way."""
+    new_payout = example("payout")
+    new_payout.update(
+        id=new_id("po"),
+        created=now(),
+        amount=amount,
+        currency=currency,
+        arrival_date=now() + 2 * 24 * 3600,
+        automatic=False,
+        balance_transaction=new_id("txn"),
+        description=description,
+        destination=new_id("ba"),
+        metadata=metadata,
+        status="pending",
+    )
+    return new_payout

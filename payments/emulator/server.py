@@ -29,6 +29,12 @@ from .checkout_page import (
     render_checkout,
     render_not_found,
 )
+from .connect_pages import (
+    ONBOARDING_ACTIONS,
+    render_dashboard,
+    render_link_not_found,
+    render_onboarding,
+)
 from .errors import StripeError, invalid
 from .objects import DEFAULT_API_VERSION, StripeObject
 from .state import EmulatorState
@@ -58,6 +64,7 @@ class StripeEmulator:
         sweep_interval: float = 1.0,
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
         latency: float = 0.0,
+        funds_available_at_once: bool = False,
     ) -> None:
         self.host = _loopback_address(host)
         self.port = port
@@ -67,6 +74,9 @@ class StripeEmulator:
         # to Stripe would (benchmarks); 0 answers at once.
         self.latency = latency
         self._state = EmulatorState(api_version=api_version, publish=self._publish)
+        # Money received is pending until release_pending(), as Stripe holds it for days;
+        # True skips the wait (``manage.py stripe_emulator --funds-available-at-once``).
+        self._state.funds_available_at_once = funds_available_at_once
         self._dispatcher = WebhookDispatcher(
             url=webhook_url,
             secret=self.webhook_secret,
@@ -189,6 +199,45 @@ class StripeEmulator:
     ) -> StripeObject:
         """Dispute a charge (``ch_...``, or a ``pi_...``'s charge); sends charge.dispute.created."""
         return self._state.create_dispute(payment_id, reason=reason, amount=amount)
+
+    def close_dispute(self, dispute_id: str, status: str = "lost") -> StripeObject:
+        """Close a dispute as ``won``, ``lost`` or ``warning_closed``; sends
+        charge.dispute.closed."""
+        return self._state.close_dispute(dispute_id, status)
+
+    # -- Connect ---------------------------------------------------------------------------
+
+    def onboard(self, account_link_url: str, outcome: str = "complete") -> str:
+        """Press a button of the hosted onboarding page (``complete``, ``incomplete``,
+        ``restricted``); returns the URL the browser goes to (refresh_url once used/expired)."""
+        token = account_link_url.rstrip("/").rsplit("/", 1)[-1]
+        return self._state.onboard(token, outcome)
+
+    def expire_account_link(self, account_link_url: str) -> None:
+        """Make an account link expire now: its page then redirects to its refresh_url."""
+        self._state.expire_account_link(account_link_url)
+
+    def set_account_state(self, account_id: str, outcome: str) -> StripeObject:
+        """Put a connected account into an onboarding outcome without the page (``complete``,
+        ``incomplete``, ``restricted``, or ``pending`` verification); sends account.updated."""
+        return self._state.set_account_state(account_id, outcome)
+
+    def balance(self, account_id: str | None = None) -> StripeObject:
+        """The balance of a connected account, or of the platform (None)."""
+        return self._state.balance(account_id)
+
+    def release_pending(self, account_id: str | None = None) -> StripeObject:
+        """Make pending funds available now (Stripe waits days); returns the new balance."""
+        return self._state.release_pending(account_id)
+
+    def pay_out(self, account_id: str | None = None) -> list[StripeObject]:
+        """Pay out the whole available balance, a payout per currency, paid at once (sends
+        payout.created and payout.paid with the account)."""
+        return self._state.pay_out(account_id)
+
+    def mark_payout_paid(self, payout_id: str) -> StripeObject:
+        """A pending payout (from ``POST /v1/payouts``) arrives: status paid, payout.paid."""
+        return self._state.mark_payout_paid(payout_id)
 
     # -- reading state ---------------------------------------------------------------------
 
@@ -331,6 +380,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._api(url.path, url.query, body)
             elif url.path.startswith("/c/pay/"):
                 self._checkout(url.path.removeprefix("/c/pay/"), body)
+            elif url.path.startswith("/connect/onboarding/"):
+                self._onboarding(url.path.removeprefix("/connect/onboarding/"), body)
+            elif url.path.startswith("/connect/express/") and self.command == "GET":
+                self._dashboard(url.path.removeprefix("/connect/express/"))
             elif url.path.startswith("/_emulator/"):
                 self._control(url.path, url.query, body)
             else:
@@ -356,6 +409,7 @@ class _Handler(BaseHTTPRequestHandler):
             authorization=self.headers.get("Authorization"),
             idempotency_key=self.headers.get("Idempotency-Key"),
             stripe_version=self.headers.get("Stripe-Version"),
+            stripe_account=self.headers.get("Stripe-Account"),
         )
         headers = {**response.headers, "Cache-Control": "no-cache, no-store"}
         self._send_json(response.status, response.body, headers)
@@ -377,9 +431,10 @@ class _Handler(BaseHTTPRequestHandler):
                     next_url = state.cancel(session_id)
                 else:
                     next_url, alert = None, f"Unknown action {action!r}."
-            except StripeError:
-                # Paid, expired or unknown meanwhile: the page below says which.
-                next_url = None
+            except StripeError as refusal:
+                # Paid, expired or unknown meanwhile: the page below says which. Still open:
+                # the refusal (a destination that lost its transfers capability) is shown.
+                next_url, alert = None, refusal.message
             if next_url:
                 self._send(303, b"", "text/plain", {"Location": next_url})
                 return
@@ -389,6 +444,32 @@ class _Handler(BaseHTTPRequestHandler):
             return
         session, line_items = view
         self._send_html(200, render_checkout(session, line_items, alert=alert))
+
+    def _onboarding(self, token: str, body: str) -> None:
+        """The hosted onboarding page: GET shows it, POST is a button press."""
+        state = self.server.state
+        view = state.onboarding_view(token)
+        if view is None:
+            self._send_html(404, render_link_not_found("onboarding"))
+            return
+        grant, account = view
+        if not grant.usable:
+            self._send(303, b"", "text/plain", {"Location": grant.refresh_url})
+            return
+        if self.command == "POST":
+            action = dict(parse_qsl(body)).get("action", "")
+            if action in ONBOARDING_ACTIONS:
+                next_url = state.onboard(token, action)
+                self._send(303, b"", "text/plain", {"Location": next_url})
+                return
+        self._send_html(200, render_onboarding(grant, account))
+
+    def _dashboard(self, token: str) -> None:
+        view = self.server.state.dashboard_view(token)
+        if view is None:
+            self._send_html(404, render_link_not_found("dashboard"))
+            return
+        self._send_html(200, render_dashboard(*view))
 
     def _control(self, path: str, query: str, body: str) -> None:
         params = dict(parse_qsl(query))
@@ -465,6 +546,11 @@ def _dispute(emu: StripeEmulator, p: dict[str, str], payment_id: str) -> StripeO
     return emu.create_dispute(payment_id, reason=reason, amount=_optional_int(p, "amount"))
 
 
+def _account(p: dict[str, str]) -> str | None:
+    """The ``account`` parameter of a balance control; absent means the platform."""
+    return p.get("account") or None
+
+
 def _wait(emu: StripeEmulator, p: dict[str, str]) -> dict[str, Any]:
     return {"idle": emu.wait_for_deliveries(float(p.get("timeout", "10")))}
 
@@ -510,4 +596,27 @@ _CONTROLS = [
     ),
     _route("POST", rf"/_emulator/charges/{_ID}/dispute", _dispute),
     _route("GET", rf"/_emulator/objects/{_ID}", lambda emu, p, object_id: emu.get(object_id)),
+    _route(
+        "POST",
+        rf"/_emulator/disputes/{_ID}/close",
+        lambda emu, p, dispute_id: emu.close_dispute(dispute_id, p.get("status", "lost")),
+    ),
+    _route(
+        "POST",
+        rf"/_emulator/accounts/{_ID}/state",
+        lambda emu, p, account_id: emu.set_account_state(account_id, p["outcome"]),
+    ),
+    _route(
+        "POST",
+        r"/_emulator/account_links/expire",
+        lambda emu, p: emu.expire_account_link(p["url"]),
+    ),
+    _route("GET", r"/_emulator/balance", lambda emu, p: emu.balance(_account(p))),
+    _route("POST", r"/_emulator/balance/release", lambda emu, p: emu.release_pending(_account(p))),
+    _route("POST", r"/_emulator/payouts", lambda emu, p: {"data": emu.pay_out(_account(p))}),
+    _route(
+        "POST",
+        rf"/_emulator/payouts/{_ID}/paid",
+        lambda emu, p, payout_id: emu.mark_payout_paid(payout_id),
+    ),
 ]

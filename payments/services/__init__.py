@@ -20,6 +20,7 @@ order row, re-checks its state and returns quietly when the change already happe
 may arrive in any order and any number of times.
 """
 
+from . import connect
 from .checkout import (
     cancel_checkout,
     expire_checkout_of_seat,
@@ -29,7 +30,7 @@ from .checkout import (
     start_workshop_checkout,
 )
 from .common import CheckoutError, CheckoutStart, RefundNotAllowed
-from .fulfilment import flag_dispute, fulfil, revoke_refunded
+from .fulfilment import close_dispute, flag_dispute, fulfil, revoke_refunded
 from .ledger import record_stripe_refund, refundable_amount
 from .refunds import (
     may_refund,
@@ -47,6 +48,8 @@ __all__ = [
     "RefundNotAllowed",
     "apply_event",
     "cancel_checkout",
+    "close_dispute",
+    "connect",
     "expire_checkout_of_seat",
     "expire_checkout_of_seat_soon",
     "flag_dispute",

@@ -10,14 +10,16 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from config.mail import absolute_url
+from config.ownership import page_owner
 from config.queueing import enqueue
 from courses import services as course_services
 from courses.models import CoursePage, Enrollment
 from workshops import services as workshop_services
 from workshops.models import Registration, WorkshopPage
 
-from .. import discounts, fees, gateway
+from .. import discounts, gateway
 from ..models import Order
+from . import connect
 from .common import CheckoutError, CheckoutStart, _locked_order, _now
 from .fulfilment import fulfil
 
@@ -52,6 +54,7 @@ def start_checkout(
         order = _create_pending_order(
             buyer=buyer,
             item=course,
+            payee=_payee_of(course),
             item_fields={"course": course},
             expires_at=now + timedelta(minutes=gateway.CHECKOUT_LIFETIME_MINUTES),
             code=code,
@@ -89,6 +92,8 @@ def start_workshop_checkout(
         )
         if order is not None:
             return CheckoutStart(redirect_url=_session_url(order), order=order)
+    # Before the seat is held: a creator who can't be paid now sells no seat.
+    payee = _payee_of(workshop)
     try:
         seat = workshop_services.hold_seat(learner=buyer, workshop=workshop, now=now)
     except workshop_services.WorkshopError as problem:
@@ -104,6 +109,7 @@ def start_workshop_checkout(
     order = _create_pending_order(
         buyer=buyer,
         item=workshop,
+        payee=payee,
         item_fields={"workshop_registration": seat},
         expires_at=expires_at,
         code=code,
@@ -113,6 +119,14 @@ def start_workshop_checkout(
     # stays for the buyer's next try.
     new_hold = seat.created_at == now
     return CheckoutStart(redirect_url=_session_url(order, discard_new_hold=new_hold), order=order)
+
+
+def _payee_of(item: CoursePage | WorkshopPage) -> connect.Payee:
+    """Who is paid for ``item``: its creator's connected account, or the platform."""
+    try:
+        return connect.payee_for(page_owner(item))
+    except connect.ConnectError as refusal:
+        raise CheckoutError(str(refusal)) from refusal
 
 
 def _pending_order(orders, *, live_after: datetime) -> Order | None:
@@ -147,6 +161,7 @@ def _create_pending_order(
     *,
     buyer: User,
     item: CoursePage | WorkshopPage,
+    payee: connect.Payee,
     item_fields: dict[str, Any],
     expires_at: datetime,
     code: str = "",
@@ -163,8 +178,9 @@ def _create_pending_order(
             # (discounts.py): if the order is not written, the use is not taken.
             offer = discounts.take_use(name=code, item=item, now=now) if code else None
             price = discounts.order_fields(offer, item=item)
-            # The fee is a share of what the buyer pays, after any discount.
-            parts = fees.split(price["amount"], fees.platform_fee_percent())
+            # The fee is a share of what the buyer pays, after any discount, at the creator's
+            # own percentage if staff set one.
+            parts = payee.split(price["amount"])
             return Order.objects.create(
                 buyer=buyer,
                 item_title=item.title,
@@ -172,6 +188,7 @@ def _create_pending_order(
                 **price,
                 platform_fee_amount=parts.fee,
                 creator_share_amount=parts.creator_share,
+                destination_account_id=payee.account_id,
                 checkout_expires_at=expires_at,
                 **item_fields,
             )
@@ -209,6 +226,8 @@ def _session_url(order: Order, *, discard_new_hold: bool = False) -> str:
             + "?session_id={CHECKOUT_SESSION_ID}",
             cancel_url=absolute_url(reverse("payments:checkout_cancel", args=[order.pk])),
             expires_at=order.checkout_expires_at,
+            destination_account_id=order.destination_account_id,
+            application_fee_amount=order.platform_fee_amount,
         )
     except stripe.StripeError:
         _discard_unsent_order(order, discard_new_hold=discard_new_hold)

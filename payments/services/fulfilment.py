@@ -151,7 +151,8 @@ def _record_payment_from_charge(order: Order, charge: dict) -> None:
 
 
 def flag_dispute(*, order_id: Any, now: datetime | None = None) -> bool:
-    """A buyer disputed the charge with their bank: flag the order and tell staff, once."""
+    """A buyer disputed the charge with their bank: flag the order and tell staff and the
+    creator, once. Access stays while the dispute is open (``close_dispute``)."""
     with transaction.atomic():
         order = _locked_order(order_id)
         if order is None or order.disputed_at is not None:
@@ -159,4 +160,40 @@ def flag_dispute(*, order_id: Any, now: datetime | None = None) -> bool:
         order.disputed_at = _now(now)
         order.save(update_fields=["disputed_at", "updated_at"])
         emails.queue_dispute_alert(order_id=order.pk)
+        emails.queue_creator_dispute_notice(order_id=order.pk)
+    return True
+
+
+# Stripe's dispute statuses once closed: the buyer's bank sided with the buyer only in "lost".
+DISPUTE_LOST = "lost"
+
+
+def close_dispute(*, order_id: Any, status: str, now: datetime | None = None) -> bool:
+    """A dispute ended (``charge.dispute.closed``): record how, and tell creator and staff, once.
+
+    Lost means the bank gave the buyer their money back, so what they bought ends as after a
+    refund (the enrolment is revoked, the seat freed); won or a closed warning changes nothing
+    for the buyer. Access is kept while a dispute is open: most are won.
+    """
+    with transaction.atomic():
+        order = _locked_order(order_id)
+        if order is None or order.dispute_closed_at is not None:
+            return False
+        order.dispute_status = status[:30]
+        order.dispute_closed_at = _now(now)
+        order.disputed_at = order.disputed_at or order.dispute_closed_at
+        order.save(
+            update_fields=["dispute_status", "dispute_closed_at", "disputed_at", "updated_at"]
+        )
+        if status == DISPUTE_LOST:
+            if order.workshop_registration_id is not None:
+                workshop_services.mark_refunded(
+                    registration_id=order.workshop_registration_id, now=now
+                )
+            else:
+                enrollment = Enrollment.objects.filter(order_id=order.pk).first()
+                if enrollment is not None:
+                    course_services.revoke(enrollment=enrollment, now=now)
+        emails.queue_dispute_closed(order_id=order.pk)
+        emails.queue_creator_dispute_notice(order_id=order.pk)
     return True

@@ -73,7 +73,10 @@ def start_refund(
                 else _("Nothing is left to refund on this order.")
             )
         parts = split_refund(
-            refund_amount=amount, amount=locked.amount, fee=locked.platform_fee_amount
+            refund_amount=amount,
+            amount=locked.amount,
+            fee=locked.platform_fee_amount,
+            refunded_before=locked.amount - remaining,
         )
         return Refund.objects.create(
             order=locked,
@@ -101,6 +104,8 @@ def send_refund(*, refund: Refund, idempotency_key: str | None = None) -> Refund
             payment_intent_id=order.stripe_payment_intent_id,
             amount=refund.amount,
             idempotency_key=idempotency_key or f"refund-row-{refund.pk}",
+            # Creator and platform each give back their share of a destination charge.
+            destination_charge=bool(order.destination_account_id),
         )
     except stripe.StripeError:
         Refund.objects.filter(pk=refund.pk, stripe_refund_id__isnull=True).update(
@@ -150,7 +155,10 @@ def record_stripe_refund(
             )
         if row is None:
             parts = split_refund(
-                refund_amount=amount, amount=locked.amount, fee=locked.platform_fee_amount
+                refund_amount=amount,
+                amount=locked.amount,
+                fee=locked.platform_fee_amount,
+                refunded_before=locked.amount - refundable_amount(locked),
             )
             row = Refund(
                 order=locked,

@@ -6,10 +6,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..models import Order, StripeEvent
-from . import ledger
+from . import connect, ledger
 from .checkout import _close
 from .common import _order_id_of, _order_of_payment, _record_payment_intent
-from .fulfilment import flag_dispute, fulfil, revoke_refunded
+from .fulfilment import close_dispute, flag_dispute, fulfil, revoke_refunded
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def apply_event(event: dict) -> None:
         else:
             # Completed with a delayed payment method: wait for async_payment_succeeded.
             _record_payment_intent(order_id=order_id, payment_intent_id=obj.get("payment_intent"))
-    elif kind in ("charge.refunded", "charge.dispute.created"):
+    elif kind in ("charge.refunded", "charge.dispute.created", "charge.dispute.closed"):
         order = _order_of_payment(obj)
         if order is None:
             logger.warning("Stripe event %s names no order of ours", event["id"])
@@ -52,8 +52,14 @@ def apply_event(event: dict) -> None:
             ledger.record_refunds_of_charge(obj, order=order)
             if obj.get("refunded"):  # fully refunded; partial refunds keep access
                 revoke_refunded(order_id=order.pk, charge=obj)
-        else:
+        elif kind == "charge.dispute.created":
             flag_dispute(order_id=order.pk)
+        else:
+            close_dispute(order_id=order.pk, status=str(obj.get("status") or ""))
+    elif kind == "account.updated":
+        # A creator's connected account changed (a Connect event): copy Stripe's state.
+        if not connect.record_account_event(event):
+            logger.info("Stripe event %s is about no account of ours, or an old state", event["id"])
     # The same refunds charge.refunded lists, one by one, in any order: matched by id.
     elif kind in REFUND_EVENTS and not ledger.record_stripe_refund(obj):
         logger.warning("Stripe event %s names no refund of an order of ours", event["id"])

@@ -14,12 +14,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import stripe
 from django.conf import settings as django_settings
 
 from courses.models import CoursePage
 from payments.emulator import StripeEmulator
 from tests.accounts.factories import UserFactory
 
+from .emulator_support import API_KEY, SECRET, Receiver
 from .factories import paid_course, storefront
 from .helpers import WEBHOOK_PATH, post_webhook, sign
 
@@ -87,6 +89,36 @@ def deliver(client, settings, django_capture_on_commit_callbacks) -> Callable[..
             return post_webhook(client, body, signature)
 
     return deliver
+
+
+# -- the emulator's own tests: a fresh emulator POSTing to a verifying receiver -----------
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook endpoint that verifies each delivery's signature as the app does."""
+    receiver = Receiver(SECRET).start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def emulator(receiver: Receiver) -> Iterator[StripeEmulator]:
+    """A fresh emulator of its own, delivering to ``receiver`` with quick retries."""
+    emu = StripeEmulator(
+        webhook_url=receiver.url, webhook_secret=SECRET, retry_delays=FAST_RETRIES
+    ).start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def stripe_client(emulator: StripeEmulator) -> Any:
+    # Typed Any: the tests send parameters the typed client refuses (unknown ones, on purpose)
+    # and read expanded fields whose static type is "id or object".
+    return stripe.StripeClient(
+        API_KEY, base_addresses={"api": emulator.base_url}, max_network_retries=0
+    )
 
 
 @pytest.fixture

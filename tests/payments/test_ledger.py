@@ -54,7 +54,7 @@ def test_the_fee_percentage_comes_from_settings(settings):
 def test_refunds_give_back_fee_and_share_in_proportion():
     # €49.00 with a €4.90 fee: €10.00 back takes €1.00 of fee, then €39.00 takes €3.90.
     first = split_refund(refund_amount=1000, amount=4900, fee=490)
-    rest = split_refund(refund_amount=3900, amount=4900, fee=490)
+    rest = split_refund(refund_amount=3900, amount=4900, fee=490, refunded_before=1000)
     assert (first.fee, first.creator_share) == (100, 900)
     assert (rest.fee, rest.creator_share) == (390, 3510)
     assert first.fee + rest.fee == 490

@@ -5,7 +5,6 @@ import pytest
 import stripe
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from wagtail.test.utils.form_data import nested_form_data, streamfield
 
 from config.money import (
     MINIMUM_CHARGE,
@@ -20,6 +19,8 @@ from payments import gateway
 from payments.emulator import money as emulator_money
 from tests.courses.factories import course_page
 from tests.home.factories import creator_page
+
+from .helpers import course_editor_data
 
 pytestmark = pytest.mark.django_db
 
@@ -115,23 +116,9 @@ def test_a_one_cent_course_cannot_be_saved():
 
 
 def _add_course(client, parent, **fields):
-    data = nested_form_data(
-        {
-            "title": "Knife skills",
-            "slug": "knife-skills",
-            "tagline": "",
-            "description": streamfield([]),
-            "currency": "EUR",
-            "schedule_mode": "relative",
-            "cohort_start_date": "",
-            "outcomes": streamfield([]),
-            "faq": streamfield([]),
-            "action-publish": "action-publish",
-            **fields,
-        }
-    )
     return client.post(
-        reverse("wagtailadmin_pages:add", args=["courses", "coursepage", parent.pk]), data
+        reverse("wagtailadmin_pages:add", args=["courses", "coursepage", parent.pk]),
+        course_editor_data(**fields),
     )
 
 

@@ -32,6 +32,11 @@ class Command(BaseCommand):
             "--webhook-url", default=None, help='Where to POST events; "" stores them only.'
         )
         parser.add_argument("--webhook-secret", default=None, help="The whsec_... signing secret.")
+        parser.add_argument(
+            "--funds-available-at-once",
+            action="store_true",
+            help="Payments reach balances as available funds, not pending ones.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         port = options["port"] if options["port"] is not None else _default_port()
@@ -42,7 +47,10 @@ class Command(BaseCommand):
         _show_logs(self.stdout, options["verbosity"])
         try:
             emulator = StripeEmulator(
-                port=port, webhook_url=webhook_url or None, webhook_secret=secret or None
+                port=port,
+                webhook_url=webhook_url or None,
+                webhook_secret=secret or None,
+                funds_available_at_once=options["funds_available_at_once"],
             ).start()
         except (OSError, ValueError) as problem:
             raise CommandError(f"Cannot start the Stripe emulator: {problem}") from problem
