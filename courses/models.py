@@ -28,6 +28,7 @@ from wagtail.snippets.models import register_snippet
 from config import pagecache
 from config.money import CURRENCY_CHOICES, DEFAULT_CURRENCY, PricedMixin
 from config.ownership import CreatorContentForm, CreatorContentMixin
+from config.pagecache.restrictions import ViewRestrictionsKeptMixin
 from config.publish_gate import PaidPublishGateMixin
 
 from .blocks import CourseDescriptionBlock, FaqBlock, LessonBodyBlock
@@ -52,7 +53,7 @@ class Topic(models.Model):
         return self.name
 
 
-class CourseIndexPage(Page):
+class CourseIndexPage(ViewRestrictionsKeptMixin, Page):
     """The catalog: every live course across creators, filtered by topic and creator."""
 
     introduction = models.TextField(blank=True)
@@ -118,7 +119,9 @@ class ScheduleMode(models.TextChoices):
     COHORT = "cohort", _("Cohort: lesson N arrives N days after a fixed start date")
 
 
-class CoursePage(PaidPublishGateMixin, CreatorContentMixin, PricedMixin, Page):
+class CoursePage(
+    PaidPublishGateMixin, CreatorContentMixin, PricedMixin, ViewRestrictionsKeptMixin, Page
+):
     """A multi-day course on a creator's storefront; its lessons are its child pages."""
 
     tagline = models.CharField(max_length=160, blank=True)
@@ -238,7 +241,7 @@ class CoursePage(PaidPublishGateMixin, CreatorContentMixin, PricedMixin, Page):
         return LessonPage.objects.live().child_of(self).order_by("day", "path")
 
 
-class LessonPage(CreatorContentMixin, Page):
+class LessonPage(CreatorContentMixin, ViewRestrictionsKeptMixin, Page):
     """One lesson of a course, released on day ``day`` of the learner's schedule."""
 
     base_form_class = CreatorContentForm
@@ -288,17 +291,20 @@ class LessonPage(CreatorContentMixin, Page):
 
         request.is_preview = False
         access = selectors.lesson_access(user=request.user, lesson=self)
+        progress = None
         if access.allowed and access.enrollment is not None:
-            services.record_lesson_opened(enrollment=access.enrollment, lesson=self)
+            progress = selectors.progress_for([access.enrollment])[0]
+            if self.pk not in progress.opened_lesson_ids:  # the first opening: one more query
+                services.record_lesson_opened(enrollment=access.enrollment, lesson=self)
         response = TemplateResponse(
             request,
             self.get_template(request, *args, **kwargs),
-            self.get_context(request, *args, access=access, **kwargs),
+            self.get_context(request, *args, access=access, progress=progress, **kwargs),
         )
         patch_cache_control(response, private=True, no_store=True)
         return response
 
-    def get_context(self, request, *args, access=None, **kwargs):
+    def get_context(self, request, *args, access=None, progress=None, **kwargs):
         from . import selectors
 
         context = super().get_context(request, *args, **kwargs)
@@ -311,8 +317,7 @@ class LessonPage(CreatorContentMixin, Page):
             access = selectors.LessonAccess(enrollment=None)
         elif access is None:
             access = selectors.lesson_access(user=request.user, lesson=self)
-        progress = None
-        if access.enrollment is not None and access.allowed:
+        if progress is None and access.enrollment is not None and access.allowed:
             progress = selectors.progress_for([access.enrollment])[0]
         context.update(
             lesson_body=self._body_html(preview=getattr(request, "is_preview", False))

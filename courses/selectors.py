@@ -208,6 +208,8 @@ class CourseProgress:
     # The first released lesson the learner has not completed: where "continue" leads.
     continue_lesson: LessonPage | None = None
     completed_lesson_ids: frozenset[int] = frozenset()
+    # The lessons the learner opened on the site or completed (those with a progress row).
+    opened_lesson_ids: frozenset[int] = frozenset()
 
     @property
     def percent(self) -> int:
@@ -260,10 +262,15 @@ def progress_for(
     ):
         deliveries[delivery.enrollment_id].append(delivery)
     completed: dict[int, set[int]] = defaultdict(set)
-    for enrollment_id, lesson_id in LessonProgress.objects.filter(
-        enrollment__in=enrollments, completed_at__isnull=False
-    ).values_list("enrollment_id", "lesson_id"):
-        completed[enrollment_id].add(lesson_id)
+    opened: dict[int, set[int]] = defaultdict(set)
+    # Every progress row, not only the completed ones: the lesson page needs to know whether
+    # this is the first opening without asking again.
+    for enrollment_id, lesson_id, completed_at in LessonProgress.objects.filter(
+        enrollment__in=enrollments
+    ).values_list("enrollment_id", "lesson_id", "completed_at"):
+        opened[enrollment_id].add(lesson_id)
+        if completed_at is not None:
+            completed[enrollment_id].add(lesson_id)
 
     result = []
     for enrollment in enrollments:
@@ -283,6 +290,7 @@ def progress_for(
                 next_lesson_at=upcoming[0].due_at if upcoming else None,
                 continue_lesson=continue_row.lesson if continue_row else None,
                 completed_lesson_ids=frozenset(done),
+                opened_lesson_ids=frozenset(opened[enrollment.pk]),
             )
         )
     return result

@@ -8,6 +8,7 @@ from wagtail.search import index
 
 from config.cards import Card
 from config.ownership import CreatorContentForm, CreatorContentMixin
+from config.pagecache.restrictions import ViewRestrictionsKeptMixin
 from config.validators import validate_single_line
 
 from .blocks import LinkBlock, SectionStreamBlock
@@ -17,7 +18,7 @@ FEATURED_COURSES = 6
 UPCOMING_WORKSHOPS = 3
 
 
-class HomePage(Page):
+class HomePage(ViewRestrictionsKeptMixin, Page):
     """The site's front page: a hero, free sections, and the creators' storefronts."""
 
     hero_title = models.CharField(max_length=120, default="Learn from people who know")
@@ -109,7 +110,7 @@ class HomePage(Page):
         return context
 
 
-class StandardPage(Page):
+class StandardPage(ViewRestrictionsKeptMixin, Page):
     """A plain content page: about, terms, privacy."""
 
     introduction = models.TextField(blank=True)
@@ -126,7 +127,7 @@ class StandardPage(Page):
     subpage_types = ["home.StandardPage"]
 
 
-class CreatorPage(CreatorContentMixin, Page):
+class CreatorPage(CreatorContentMixin, ViewRestrictionsKeptMixin, Page):
     """A creator's storefront, and the root of the page subtree that creator may edit.
 
     Their courses and workshops are pages below this one.

@@ -28,6 +28,7 @@ from accounts.timezones import validate_timezone
 from config import pagecache
 from config.money import CURRENCY_CHOICES, DEFAULT_CURRENCY, PricedMixin
 from config.ownership import CreatorContentMixin
+from config.pagecache.restrictions import ViewRestrictionsKeptMixin
 from config.publish_gate import PaidPublishGateMixin
 
 from .blocks import WorkshopDescriptionBlock
@@ -36,7 +37,7 @@ from .forms import WorkshopPageForm
 WORKSHOP_LIST_PAGE_SIZE = 12
 
 
-class WorkshopIndexPage(Page):
+class WorkshopIndexPage(ViewRestrictionsKeptMixin, Page):
     """Upcoming workshops across creators, and an archive of past ones."""
 
     introduction = models.TextField(blank=True)
@@ -78,7 +79,9 @@ class WorkshopFormat(models.TextChoices):
     IN_PERSON = "in_person", _("In person")
 
 
-class WorkshopPage(PaidPublishGateMixin, CreatorContentMixin, PricedMixin, Page):
+class WorkshopPage(
+    PaidPublishGateMixin, CreatorContentMixin, PricedMixin, ViewRestrictionsKeptMixin, Page
+):
     """A live session with a start time, a capacity and a price, on a creator's storefront."""
 
     cover_image = models.ForeignKey(

@@ -7,6 +7,8 @@ class PageCacheConfig(AppConfig):
     verbose_name = "Page cache"
 
     def ready(self) -> None:
-        from . import receivers
+        from . import receivers, restrictions, sites
 
         receivers.connect()
+        restrictions.connect()
+        sites.connect()

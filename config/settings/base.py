@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Early: a hit skips the session, CSRF, auth and the page routing altogether.
     "config.pagecache.middleware.AnonymousPageCacheMiddleware",
+    # On a miss: Wagtail's site and its home page from the cache, not two queries.
+    "config.pagecache.sites.KeptSiteMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

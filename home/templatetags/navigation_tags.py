@@ -4,6 +4,7 @@ from django import template
 from wagtail.models import Site
 
 from config import pagecache
+from home import navigation
 
 register = template.Library()
 
@@ -30,3 +31,12 @@ def menu_pages(context) -> list[MenuItem]:
         return [MenuItem(title=page.title, url=page.url or "") for page in pages]
 
     return pagecache.kept_until_purged("menu", path="/", key=site.root_page_id, render=read)
+
+
+@register.simple_tag
+def opens_studio(user) -> bool:
+    """Whether the header links to the Studio: staff, and creators (kept per account, so a
+    signed-in page does not look the storefront up every time)."""
+    if not user.is_authenticated:
+        return False
+    return user.is_staff or navigation.has_storefront(user)

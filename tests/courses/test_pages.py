@@ -238,7 +238,7 @@ def test_course_page_query_count_does_not_grow_with_lessons(client, who, page_ca
 # restrictions (6), access and the first opening (3), progress (2) and the creator-page check of
 # the site's header (1); the session, the course outline, the menu and the lesson body come from
 # the cache.
-LESSON_PAGE_QUERIES = 13
+LESSON_PAGE_QUERIES = 7
 
 
 def a_reader_of(lessons: int, client) -> LessonPage:
