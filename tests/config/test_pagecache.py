@@ -14,6 +14,7 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from wagtail.models import PageViewRestriction, Site
 
 from config import pagecache
 from config.pagecache.middleware import HIT_HEADER, AnonymousPageCacheMiddleware
@@ -419,6 +420,87 @@ def test_a_learner_sees_only_their_own_progress_on_pages_that_share_cached_parts
     assert "Mark complete" in behind_lesson
     assert "0 of 2 lessons" in behind_lesson and "0 of 2 lessons" in behind_course
     assert 'class="done"' in ahead_course and 'class="done"' not in behind_course
+
+
+def test_a_new_view_restriction_takes_effect_at_once_for_signed_in_and_anonymous_readers(client):
+    """Pages skip Wagtail's restriction queries while none exists; the first one counts."""
+    course = course_page(title="Weekday sourdough", lessons=1)
+    lesson = course.lessons().first()
+    reader = learner()
+    enroll(reader, course)
+    warm(client, course.url)  # an anonymous copy of the course page is stored
+    client.force_login(reader)
+    assert body_sentence(lesson.title) in fetch(client, lesson.url).content.decode()
+
+    restriction = PageViewRestriction.objects.create(
+        page=course, restriction_type=PageViewRestriction.PASSWORD, password="rye"
+    )
+
+    html = fetch(client, lesson.url).content.decode()
+    assert 'name="password"' in html and body_sentence(lesson.title) not in html
+    client.logout()
+    assert 'name="password"' in fetch(client, course.url).content.decode()  # not the copy
+
+    restriction.delete()
+
+    client.force_login(reader)
+    assert body_sentence(lesson.title) in fetch(client, lesson.url).content.decode()
+
+
+def test_the_studio_link_shows_at_once_to_a_new_creator_and_to_nobody_else(client):
+    new_creator, other = learner(), learner()
+    client.force_login(new_creator)
+    studio = f'href="{reverse("studio_dashboard")}"'
+    assert studio not in fetch(client, reverse("dashboard")).content.decode()  # kept: "no"
+
+    storefront = creator_page(title="Theo Lindqvist", slug="theo", creator=new_creator)
+
+    assert studio in fetch(client, reverse("dashboard")).content.decode()
+    client.force_login(other)
+    assert studio not in fetch(client, reverse("dashboard")).content.decode()
+
+    storefront.delete()
+
+    client.force_login(new_creator)
+    assert studio not in fetch(client, reverse("dashboard")).content.decode()
+
+
+def test_a_site_change_is_followed_at_once(client):
+    """The request's site and its home page are kept; saving the Site purges them."""
+    about = standard_page(title="About us", slug="about-us")
+    client.force_login(learner())
+    fetch(client, "/")
+    assert "<h1>About us</h1>" not in fetch(client, "/").content.decode()  # the second request reads the kept site
+    site = Site.objects.get(is_default_site=True)
+    home = site.root_page
+
+    site.root_page = about
+    site.save()
+
+    assert "<h1>About us</h1>" in fetch(client, "/").content.decode()
+    site.root_page = home
+    site.save()
+    assert "<h1>About us</h1>" not in fetch(client, "/").content.decode()
+
+
+def test_a_signed_in_lesson_page_asks_no_query_for_the_site_restrictions_or_studio_link(client):
+    course = course_page(title="Weekday sourdough", lessons=1)
+    lesson = course.lessons().first()
+    reader = learner()
+    enroll(reader, course)
+    client.force_login(reader)
+    fetch(client, lesson.url)
+    fetch(client, lesson.url)
+
+    with CaptureQueriesContext(connection) as captured:
+        fetch(client, lesson.url)
+
+    tables = " ".join(query["sql"] for query in captured.captured_queries)
+    assert "wagtailcore_site" not in tables
+    assert "wagtailcore_pageviewrestriction" not in tables
+    assert "home_creatorpage" not in tables
+    # Read once with the progress, not again for the first opening.
+    assert tables.count('FROM "courses_lessonprogress"') == 1
 
 
 def test_a_signed_in_page_reads_its_session_from_the_cache(client):
