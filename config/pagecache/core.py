@@ -93,24 +93,27 @@ def kept_until_purged(name: str, *, path: str, key: object, render: Callable[[],
     it or a page below it is published, unpublished, moved or deleted (``purge_pages_showing``
     purges every ancestor): for what a page and its children show alike to every reader (a
     course's outline, the menu). ``key`` tells apart the pages that may share ``path`` on
-    other sites. The value is kept under the path's generation token, read *before* rendering
-    as the middleware does, so a rendering that raced with a purge is never read again.
-    Without an enabled page cache nothing is purged, so nothing is kept."""
+    other sites. The value is stored with the path's generation token, read *before*
+    rendering as the middleware does, and used only while that token is current, so a
+    rendering that raced with a purge is never read again. Token and value are read in one
+    round trip. Without an enabled page cache nothing is purged, so nothing is kept."""
     if not config()["ENABLED"]:
         return render()
     cache = page_cache()
     token_key = generation_key(path)
-    generation = cache.get(token_key)
+    value_key = f"{config()['KEY_PREFIX']}:k:{name}:{_digest(repr((path, key)))}"
+    found = cache.get_many([token_key, value_key])
+    generation = found.get(token_key)
     if generation is None:
         cache.add(token_key, new_token(), timeout=GENERATION_SECONDS)
         generation = cache.get(token_key)
         if generation is None:  # a cache that keeps nothing
             return render()
-    value_key = f"{config()['KEY_PREFIX']}:k:{name}:{_digest(repr((path, key, generation)))}"
-    value = cache.get(value_key)
-    if value is None:
-        value = render()
-        cache.set(value_key, value, timeout=FRAGMENT_SECONDS)
+    stored = found.get(value_key)
+    if stored is not None and stored[0] == generation:
+        return stored[1]
+    value = render()
+    cache.set(value_key, (generation, value), timeout=FRAGMENT_SECONDS)
     return value
 
 

@@ -31,7 +31,7 @@ def _read_site(request: HttpRequest) -> Site | None:
 
 def kept_site_for(request: HttpRequest) -> Site | None:
     # The same host and port Wagtail's own lookup matches on.
-    hostname = split_domain_port(request._get_raw_host())[0]
+    hostname = split_domain_port(request._get_raw_host())[0]  # type: ignore[attr-defined]
     return core.kept_until_purged(
         "site",
         path=SITE_PATH,

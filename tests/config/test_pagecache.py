@@ -422,6 +422,18 @@ def test_a_learner_sees_only_their_own_progress_on_pages_that_share_cached_parts
     assert 'class="done"' in ahead_course and 'class="done"' not in behind_course
 
 
+def test_a_kept_value_rendered_while_its_path_was_purged_is_never_read():
+    def render_while_purged() -> str:
+        pagecache.purge_paths(["/race/"])
+        return "before the purge"
+
+    first = pagecache.kept_until_purged("race", path="/race/", key=1, render=render_while_purged)
+    again = pagecache.kept_until_purged("race", path="/race/", key=1, render=lambda: "after")
+    kept = pagecache.kept_until_purged("race", path="/race/", key=1, render=lambda: "not read")
+
+    assert (first, again, kept) == ("before the purge", "after", "after")
+
+
 def test_a_new_view_restriction_takes_effect_at_once_for_signed_in_and_anonymous_readers(client):
     """Pages skip Wagtail's restriction queries while none exists; the first one counts."""
     course = course_page(title="Weekday sourdough", lessons=1)
@@ -470,7 +482,8 @@ def test_a_site_change_is_followed_at_once(client):
     about = standard_page(title="About us", slug="about-us")
     client.force_login(learner())
     fetch(client, "/")
-    assert "<h1>About us</h1>" not in fetch(client, "/").content.decode()  # the second request reads the kept site
+    # The second request reads the kept site.
+    assert "<h1>About us</h1>" not in fetch(client, "/").content.decode()
     site = Site.objects.get(is_default_site=True)
     home = site.root_page
 
