@@ -2,7 +2,7 @@
 delivery health figures."""
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -401,67 +401,43 @@ def _listing(url_name: str, **filters: str) -> str:
     return f"{reverse(url_name)}?{urlencode(filters)}" if filters else reverse(url_name)
 
 
-def _lesson_outbox_health(*, now: datetime) -> OutboxHealth:
-    """The lesson e-mails' figures, in three queries whatever the table's size."""
-    Status = LessonDelivery.Status
+def _outbox_health(
+    *,
+    name: str,
+    rows: QuerySet,
+    not_sent_on_purpose: Sequence[str],
+    waiting: QuerySet,
+    listing: str,
+    row_url: str,
+    failed_filter: dict[str, str],
+    now: datetime,
+) -> OutboxHealth:
+    """One outbox's figures, in three queries whatever the table's size. Both outboxes share
+    the statuses ``pending``/``sent``/``failed`` and the ``due_at``/``retry_at`` columns."""
     in_window = Q(due_at__gt=now - HEALTH_WINDOW, due_at__lte=now) & ~Q(
-        status__in=NOT_SENT_ON_PURPOSE
+        status__in=not_sent_on_purpose
     )
-    counts = LessonDelivery.objects.aggregate(
+    counts = rows.aggregate(
         due_last_hour=Count("pk", filter=in_window),
-        sent_of_due_last_hour=Count("pk", filter=in_window & Q(status=Status.SENT)),
-        failing=Count("pk", filter=Q(status=Status.PENDING, retry_at__isnull=False)),
-        failed=Count("pk", filter=Q(status=Status.FAILED)),
+        sent_of_due_last_hour=Count("pk", filter=in_window & Q(status="sent")),
+        failing=Count("pk", filter=Q(status="pending", retry_at__isnull=False)),
+        failed=Count("pk", filter=Q(status="failed")),
     )
-    waiting = unsent_due(now=now)
     oldest = waiting.order_by("due_at", "pk").only("pk", "due_at").first()
-    listing = "lessondelivery:index"
     return OutboxHealth(
-        name=str(gettext_lazy("Lesson e-mails")),
+        name=name,
         due_last_hour=counts["due_last_hour"],
         sent_of_due_last_hour=counts["sent_of_due_last_hour"],
         due_last_hour_url=_listing(listing, health="due_last_hour"),
         unsent_due=waiting.count(),
         unsent_due_url=_listing(listing, health="unsent_due"),
-        oldest_unsent_url=reverse("lessondelivery:inspect", args=[oldest.pk]) if oldest else None,
+        oldest_unsent_url=reverse(row_url, args=[oldest.pk]) if oldest else None,
         oldest_unsent_due_at=oldest.due_at if oldest else None,
         oldest_unsent_age=now - oldest.due_at if oldest else None,
         failing=counts["failing"],
         failing_url=_listing(listing, health="retrying"),
         failed=counts["failed"],
-        failed_url=_listing(listing, status=Status.FAILED),
-    )
-
-
-def _other_email_outbox_health(*, now: datetime) -> OutboxHealth:
-    """Every other e-mail (``accounts.outbox``): the same figures, three queries."""
-    Status = OutboundEmail.Status
-    in_window = Q(due_at__gt=now - HEALTH_WINDOW, due_at__lte=now) & ~Q(status=Status.SKIPPED)
-    counts = OutboundEmail.objects.aggregate(
-        due_last_hour=Count("pk", filter=in_window),
-        sent_of_due_last_hour=Count("pk", filter=in_window & Q(status=Status.SENT)),
-        failing=Count("pk", filter=Q(status=Status.PENDING, retry_at__isnull=False)),
-        failed=Count("pk", filter=Q(status=Status.FAILED)),
-    )
-    waiting = outbox.unsent_due(now=now)
-    oldest = waiting.order_by("due_at", "pk").only("pk", "due_at").first()
-    listing = "admin:accounts_outboundemail_changelist"
-    return OutboxHealth(
-        name=str(gettext_lazy("Other e-mails (receipts, workshops, announcements...)")),
-        due_last_hour=counts["due_last_hour"],
-        sent_of_due_last_hour=counts["sent_of_due_last_hour"],
-        due_last_hour_url=_listing(listing, health="due_last_hour"),
-        unsent_due=waiting.count(),
-        unsent_due_url=_listing(listing, health="unsent_due"),
-        oldest_unsent_url=(
-            reverse("admin:accounts_outboundemail_change", args=[oldest.pk]) if oldest else None
-        ),
-        oldest_unsent_due_at=oldest.due_at if oldest else None,
-        oldest_unsent_age=now - oldest.due_at if oldest else None,
-        failing=counts["failing"],
-        failing_url=_listing(listing, health="retrying"),
-        failed=counts["failed"],
-        failed_url=_listing(listing, status__exact=Status.FAILED),
+        failed_url=_listing(listing, **failed_filter),
     )
 
 
@@ -473,7 +449,28 @@ def delivery_health(*, now: datetime | None = None) -> DeliveryHealth:
     """
     now = now or timezone.now()
     return DeliveryHealth(
-        outboxes=[_lesson_outbox_health(now=now), _other_email_outbox_health(now=now)],
+        outboxes=[
+            _outbox_health(
+                name=str(gettext_lazy("Lesson e-mails")),
+                rows=LessonDelivery.objects.all(),
+                not_sent_on_purpose=NOT_SENT_ON_PURPOSE,
+                waiting=unsent_due(now=now),
+                listing="lessondelivery:index",
+                row_url="lessondelivery:inspect",
+                failed_filter={"status": LessonDelivery.Status.FAILED},
+                now=now,
+            ),
+            _outbox_health(
+                name=str(gettext_lazy("Other e-mails (receipts, workshops, announcements...)")),
+                rows=OutboundEmail.objects.all(),
+                not_sent_on_purpose=[OutboundEmail.Status.SKIPPED],
+                waiting=outbox.unsent_due(now=now),
+                listing="admin:accounts_outboundemail_changelist",
+                row_url="admin:accounts_outboundemail_change",
+                failed_filter={"status__exact": OutboundEmail.Status.FAILED},
+                now=now,
+            ),
+        ],
         bouncing_addresses=User.objects.filter(email_bouncing_since__isnull=False).count(),
         bouncing_url=_listing("admin:accounts_user_changelist", bouncing="yes"),
     )
