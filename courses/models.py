@@ -194,15 +194,16 @@ class CoursePage(
         from .selectors import enrollment_in, progress_for
 
         context = super().get_context(request, *args, **kwargs)
+        # Titles, days and URLs only (cached): a lesson body never appears on the course page.
+        outline = self.outline(request)
         enrollment = enrollment_in(user=request.user, course=self)
         progress = None
         if enrollment is not None and enrollment.status != Enrollment.Status.REFUNDED:
-            progress = progress_for([enrollment])[0]
+            progress = progress_for([enrollment], outlines={self.pk: outline})[0]
         context.update(
             # The storefront page: its title and URL are all the page shows.
             creator=self.storefront,
-            # Titles, days and URLs only (cached): a lesson body never appears on the course page.
-            syllabus=self.outline(request).lessons,
+            syllabus=outline.lessons,
             enrollment=enrollment,
             progress=progress,
         )
@@ -220,12 +221,9 @@ class CoursePage(
     def outline(self, request=None):
         """Its title, URL and live lessons as every reader sees them (``selectors.course_outline``,
         cached until the course or a lesson changes)."""
-        from .selectors import course_outline
+        from .selectors import outlines_of
 
-        parts = self.get_url_parts(request)
-        return course_outline(
-            course_path=self.path, course_url_path=parts[2] if parts is not None else "/"
-        )
+        return outlines_of([self], request)[self.pk]
 
     @cached_property
     def storefront(self) -> Page:
@@ -290,35 +288,36 @@ class LessonPage(CreatorContentMixin, ViewRestrictionsKeptMixin, Page):
         from . import selectors, services
 
         request.is_preview = False
-        access = selectors.lesson_access(user=request.user, lesson=self)
-        progress = None
-        if access.allowed and access.enrollment is not None:
-            progress = selectors.progress_for([access.enrollment])[0]
-            if self.pk not in progress.opened_lesson_ids:  # the first opening: one more query
-                services.record_lesson_opened(enrollment=access.enrollment, lesson=self)
+        outline = self.course_outline(request)
+        access, progress = selectors.lesson_reading(user=request.user, lesson=self, outline=outline)
+        if progress is not None and self.pk not in progress.opened_lesson_ids:
+            # The first opening: one more query.
+            services.record_lesson_opened(enrollment=progress.enrollment, lesson=self)
         response = TemplateResponse(
             request,
             self.get_template(request, *args, **kwargs),
-            self.get_context(request, *args, access=access, progress=progress, **kwargs),
+            self.get_context(
+                request, *args, outline=outline, access=access, progress=progress, **kwargs
+            ),
         )
         patch_cache_control(response, private=True, no_store=True)
         return response
 
-    def get_context(self, request, *args, access=None, progress=None, **kwargs):
+    def get_context(self, request, *args, outline=None, access=None, progress=None, **kwargs):
         from . import selectors
 
         context = super().get_context(request, *args, **kwargs)
         # The course's title and URL and its lessons, as every reader sees them (cached).
-        outline = self.course_outline(request)
+        outline = outline or self.course_outline(request)
         lessons = outline.lessons
         position = outline.position_of(self.pk)
         if getattr(request, "is_preview", False):
             # An editor previewing a draft in the Wagtail admin reads the body.
             access = selectors.LessonAccess(enrollment=None)
         elif access is None:
-            access = selectors.lesson_access(user=request.user, lesson=self)
-        if progress is None and access.enrollment is not None and access.allowed:
-            progress = selectors.progress_for([access.enrollment])[0]
+            access, progress = selectors.lesson_reading(
+                user=request.user, lesson=self, outline=outline
+            )
         context.update(
             lesson_body=self._body_html(preview=getattr(request, "is_preview", False))
             if access.allowed

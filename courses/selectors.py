@@ -1,11 +1,13 @@
 """Reads of the courses app: who may read what, progress for the dashboard, and the staff's
 delivery health figures."""
 
+import operator
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import reduce
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q, QuerySet
@@ -56,31 +58,61 @@ def lesson_access(*, user, lesson: LessonPage, now: datetime | None = None) -> L
     Released means the lesson's delivery row is due (or was sent): the same moment the e-mail
     goes out, so the site never shows a lesson before the inbox does.
     """
-    now = now or timezone.now()
-    if not user.is_authenticated:
-        return LessonAccess(enrollment=None, denial=Denial.SIGN_IN)
-    # The course is the lesson's parent: found by tree path in the same query, not loaded.
-    enrollment = Enrollment.objects.filter(
-        learner=user, course__path=lesson.path[: -lesson.steplen]
-    ).first()
-    if enrollment is None:
-        return LessonAccess(enrollment=None, denial=Denial.NOT_ENROLLED)
-    if enrollment.status == Enrollment.Status.REFUNDED:
-        return LessonAccess(enrollment=enrollment, denial=Denial.REFUNDED)
-    if enrollment.status == Enrollment.Status.PAUSED:
-        return LessonAccess(enrollment=enrollment, denial=Denial.PAUSED)
-    # Not ``enrollment.deliveries``: a related manager sets ``delivery.enrollment``, which
-    # reads the deferred ``enrollment_id`` back in one more query.
-    delivery = (
+    enrollment, refusal = _enrollment_for(user=user, lesson=lesson)
+    if enrollment is None or refusal is not None:
+        return refusal or LessonAccess(enrollment=None, denial=Denial.NOT_ENROLLED)
+    release = (
         LessonDelivery.objects.filter(enrollment=enrollment, lesson=lesson)
-        .only("status", "due_at")
+        .values_list("status", "due_at")
         .first()
     )
-    if delivery is None:
+    return _access_by_release(enrollment, Release(*release) if release else None, now)
+
+
+def lesson_reading(
+    *, user, lesson: LessonPage, outline: "CourseOutline", now: datetime | None = None
+) -> tuple[LessonAccess, "CourseProgress | None"]:
+    """The lesson page's reads: ``lesson_access`` and, when the lesson may be read, the
+    reader's progress in its course (``outline``), in three queries together."""
+    enrollment, refusal = _enrollment_for(user=user, lesson=lesson, course_pk=outline.pk)
+    if enrollment is None or refusal is not None:
+        return refusal or LessonAccess(enrollment=None, denial=Denial.NOT_ENROLLED), None
+    progress = progress_for([enrollment], outlines={enrollment.course_id: outline}, now=now)[0]
+    access = _access_by_release(enrollment, progress.releases.get(lesson.pk), now)
+    return access, progress if access.allowed else None
+
+
+def _enrollment_for(
+    *, user, lesson: LessonPage, course_pk: int | None = None
+) -> tuple[Enrollment | None, LessonAccess | None]:
+    """The reader's enrolment in the lesson's course, and the refusal its state alone decides.
+    ``course_pk``: the course's id when the caller knows it (else found by tree path)."""
+    if not user.is_authenticated:
+        return None, LessonAccess(enrollment=None, denial=Denial.SIGN_IN)
+    if course_pk:
+        enrollment = Enrollment.objects.filter(learner=user, course_id=course_pk).first()
+    else:
+        # The course is the lesson's parent: found by tree path in the same query, not loaded.
+        enrollment = Enrollment.objects.filter(
+            learner=user, course__path=lesson.path[: -lesson.steplen]
+        ).first()
+    if enrollment is None:
+        return None, None
+    if enrollment.status == Enrollment.Status.REFUNDED:
+        return enrollment, LessonAccess(enrollment=enrollment, denial=Denial.REFUNDED)
+    if enrollment.status == Enrollment.Status.PAUSED:
+        return enrollment, LessonAccess(enrollment=enrollment, denial=Denial.PAUSED)
+    return enrollment, None
+
+
+def _access_by_release(
+    enrollment: Enrollment, release: "Release | None", now: datetime | None
+) -> LessonAccess:
+    if release is None:
         return LessonAccess(enrollment=enrollment, denial=Denial.NOT_RELEASED)
-    if delivery.status != LessonDelivery.Status.SENT and delivery.due_at > now:
+    if not release.is_released(now or timezone.now()):
         return LessonAccess(
-            enrollment=enrollment, denial=Denial.NOT_RELEASED, unlocks_at=delivery.due_at
+            enrollment=enrollment, denial=Denial.NOT_RELEASED, unlocks_at=release.due_at
         )
     return LessonAccess(enrollment=enrollment)
 
@@ -156,6 +188,7 @@ class CourseOutline:
     """What the course page and every lesson page show alike: the course's title and URL, and
     its live lessons in day order. Kept until the course or one of its lessons changes."""
 
+    pk: int
     title: str
     url: str
     lessons: tuple[OutlineLesson, ...]
@@ -165,22 +198,39 @@ class CourseOutline:
 
 
 # Part of the cache key: a change to the outline's fields must not read older pickles.
-OUTLINE_VERSION = 1
+OUTLINE_VERSION = 2
 
 
 def course_outline(*, course_path: str, course_url_path: str) -> CourseOutline:
     """The outline of the course at tree path ``course_path``, whose URL path (on this site) is
     ``course_url_path``: read and rendered once, then kept until a publish, unpublish, move or
     delete of the course or of a lesson purges that URL path (config/pagecache)."""
+    return course_outlines({course_path: course_url_path})[course_path]
 
-    def read() -> CourseOutline:
-        course = CoursePage.objects.defer_streamfields().filter(path=course_path).first()
-        if course is None:  # an admin preview of a course not saved yet
-            return CourseOutline(title="", url="", lessons=())
-        return CourseOutline(
-            title=course.title,
-            url=course.url or "",
-            lessons=tuple(
+
+def course_outlines(url_paths: Mapping[str, str]) -> dict[str, CourseOutline]:
+    """The outlines of several courses (``url_paths``: tree path -> URL path), by tree path:
+    the kept ones in one round trip to the cache, the others read in two queries together."""
+
+    def read(course_paths: list[str]) -> dict[str, CourseOutline]:
+        courses = CoursePage.objects.defer_streamfields().filter(path__in=course_paths)
+        lessons = (
+            LessonPage.objects.live()
+            .filter(
+                reduce(
+                    operator.or_,
+                    (
+                        Q(path__startswith=path, depth=len(path) // Page.steplen + 1)
+                        for path in course_paths
+                    ),
+                )
+            )
+            .defer_streamfields()
+            .order_by("day", "path")
+        )
+        lessons_by_course = defaultdict(list)
+        for lesson in lessons:
+            lessons_by_course[lesson.path[: -Page.steplen]].append(
                 OutlineLesson(
                     pk=lesson.pk,
                     title=lesson.title,
@@ -188,28 +238,65 @@ def course_outline(*, course_path: str, course_url_path: str) -> CourseOutline:
                     display_day=lesson.display_day,
                     estimated_minutes=lesson.estimated_minutes,
                 )
-                for lesson in course.lessons().defer_streamfields()
-            ),
-        )
+            )
+        outlines = {
+            course.path: CourseOutline(
+                pk=course.pk,
+                title=course.title,
+                url=course.url or "",
+                lessons=tuple(lessons_by_course[course.path]),
+            )
+            for course in courses
+        }
+        # An admin preview of a course not saved yet has no row.
+        empty = CourseOutline(pk=0, title="", url="", lessons=())
+        return {path: outlines.get(path, empty) for path in course_paths}
 
-    return pagecache.kept_until_purged(
-        f"course-outline-{OUTLINE_VERSION}", path=course_url_path, key=course_path, render=read
+    return pagecache.kept_many_until_purged(
+        f"course-outline-{OUTLINE_VERSION}", url_paths, render=read
     )
+
+
+def outlines_of(courses: Iterable[CoursePage], request=None) -> dict[int, CourseOutline]:
+    """The outlines of these courses (``course_outlines``), by course id."""
+    courses = list(courses)
+    url_paths = {}
+    for course in courses:
+        parts = course.get_url_parts(request)
+        url_paths[course.path] = parts[2] if parts is not None else "/"
+    kept = course_outlines(url_paths)
+    return {course.pk: kept[course.path] for course in courses}
+
+
+@dataclass(frozen=True)
+class Release:
+    """When one lesson reaches one learner: its delivery row's status and due time."""
+
+    status: str
+    due_at: datetime
+
+    def is_released(self, now: datetime) -> bool:
+        # Sent, or due: the site never shows a lesson before the inbox does.
+        return self.status == LessonDelivery.Status.SENT or self.due_at <= now
 
 
 @dataclass(frozen=True)
 class CourseProgress:
     enrollment: Enrollment
+    # The course's title, URL and live lessons (``course_outline``).
+    outline: CourseOutline
     lessons_total: int
     lessons_completed: int
     # The first lesson not yet released to this learner, and when it will be.
-    next_lesson: LessonPage | None
+    next_lesson: OutlineLesson | None
     next_lesson_at: datetime | None
     # The first released lesson the learner has not completed: where "continue" leads.
-    continue_lesson: LessonPage | None = None
+    continue_lesson: OutlineLesson | None = None
     completed_lesson_ids: frozenset[int] = frozenset()
     # The lessons the learner opened on the site or completed (those with a progress row).
     opened_lesson_ids: frozenset[int] = frozenset()
+    # Every delivery row of the enrolment by lesson id, live lessons or not.
+    releases: Mapping[int, Release] = field(default_factory=dict)
 
     @property
     def percent(self) -> int:
@@ -220,47 +307,53 @@ class CourseProgress:
 
 def learner_enrollments(*, learner) -> QuerySet[Enrollment]:
     """The learner's enrolments that still give access, newest first (the dashboard's list)."""
-    return (
-        Enrollment.objects.filter(learner=learner)
-        .exclude(status=Enrollment.Status.REFUNDED)
-        .select_related("course")
-        .order_by("-enrolled_at", "-pk")
-    )
+    return dashboard_enrollments(learner=learner).exclude(status=Enrollment.Status.REFUNDED)
 
 
 def dashboard_enrollments(*, learner) -> QuerySet[Enrollment]:
     """Every enrolment of the learner for "My learning", refunded ones included (the page marks
-    them refunded rather than letting a course vanish without a trace), newest first."""
+    them refunded rather than letting a course vanish without a trace), newest first. Their
+    courses come along without their long text: ``progress_for`` needs only their outline."""
     return (
         Enrollment.objects.filter(learner=learner)
         .select_related("course")
+        .defer(*(f"course__{name}" for name in CoursePage.get_streamfield_names()))
         .order_by("-enrolled_at", "-pk")
     )
 
 
-def _is_released(delivery: LessonDelivery, now: datetime) -> bool:
-    # The same rule as lesson_access: sent, or due.
-    return delivery.status == LessonDelivery.Status.SENT or delivery.due_at <= now
-
-
 def progress_for(
-    enrollments: Iterable[Enrollment], *, now: datetime | None = None
+    enrollments: Iterable[Enrollment],
+    *,
+    outlines: Mapping[int, CourseOutline] | None = None,
+    request=None,
+    now: datetime | None = None,
 ) -> list[CourseProgress]:
     """Progress and the next lessons of each enrolment, in two queries however many there are.
 
-    A course's lessons are its live lessons that have a delivery row for the enrolment (every
-    live lesson has one: enrolling and publishing write them).
+    A course's lessons are those of its outline (its live lessons, kept by ``course_outline``)
+    that have a delivery row for the enrolment (every live lesson has one: enrolling and
+    publishing write them). ``outlines``: the ones the caller has, by course id; the others
+    are read through ``enrollment.course`` (select it with the enrolments) and ``request``.
     """
     now = now or timezone.now()
     enrollments = list(enrollments)
-    deliveries: dict[int, list[LessonDelivery]] = defaultdict(list)
-    for delivery in (
-        LessonDelivery.objects.filter(enrollment__in=enrollments, lesson__live=True)
-        .select_related("lesson")
-        .defer("lesson__body")
-        .order_by("lesson__day", "lesson__path")
-    ):
-        deliveries[delivery.enrollment_id].append(delivery)
+    outlines = dict(outlines or {})
+    outlines.update(
+        outlines_of(
+            (
+                enrollment.course
+                for enrollment in enrollments
+                if enrollment.course_id not in outlines
+            ),
+            request,
+        )
+    )
+    releases: dict[int, dict[int, Release]] = defaultdict(dict)
+    for enrollment_id, lesson_id, status, due_at in LessonDelivery.objects.filter(
+        enrollment__in=enrollments
+    ).values_list("enrollment_id", "lesson_id", "status", "due_at"):
+        releases[enrollment_id][lesson_id] = Release(status, due_at)
     completed: dict[int, set[int]] = defaultdict(set)
     opened: dict[int, set[int]] = defaultdict(set)
     # Every progress row, not only the completed ones: the lesson page needs to know whether
@@ -274,37 +367,32 @@ def progress_for(
 
     result = []
     for enrollment in enrollments:
-        rows = deliveries[enrollment.pk]
+        outline = outlines[enrollment.course_id]
+        own = releases[enrollment.pk]
         done = completed[enrollment.pk]
-        released = [row for row in rows if _is_released(row, now)]
+        lessons = [lesson for lesson in outline.lessons if lesson.pk in own]
+        released = [lesson for lesson in lessons if own[lesson.pk].is_released(now)]
         upcoming = sorted(
-            (row for row in rows if not _is_released(row, now)), key=lambda row: row.due_at
+            (lesson for lesson in lessons if not own[lesson.pk].is_released(now)),
+            key=lambda lesson: own[lesson.pk].due_at,
         )
-        continue_row = next((row for row in released if row.lesson_id not in done), None)
         result.append(
             CourseProgress(
                 enrollment=enrollment,
-                lessons_total=len(rows),
-                lessons_completed=sum(1 for row in rows if row.lesson_id in done),
-                next_lesson=upcoming[0].lesson if upcoming else None,
-                next_lesson_at=upcoming[0].due_at if upcoming else None,
-                continue_lesson=continue_row.lesson if continue_row else None,
+                outline=outline,
+                lessons_total=len(lessons),
+                lessons_completed=sum(1 for lesson in lessons if lesson.pk in done),
+                next_lesson=upcoming[0] if upcoming else None,
+                next_lesson_at=own[upcoming[0].pk].due_at if upcoming else None,
+                continue_lesson=next(
+                    (lesson for lesson in released if lesson.pk not in done), None
+                ),
                 completed_lesson_ids=frozenset(done),
                 opened_lesson_ids=frozenset(opened[enrollment.pk]),
+                releases=own,
             )
         )
     return result
-
-
-def learner_courses(*, learner, now: datetime | None = None) -> list[CourseProgress]:
-    """The learner's courses with progress and the next lesson, in a fixed number of queries."""
-    return progress_for(learner_enrollments(learner=learner), now=now)
-
-
-def course_progress(*, learner, course: CoursePage) -> CourseProgress | None:
-    """Progress in one course, for the course page's progress bar."""
-    enrollment = learner_enrollments(learner=learner).filter(course=course).first()
-    return progress_for([enrollment])[0] if enrollment else None
 
 
 def enrollment_in(*, user, course: CoursePage) -> Enrollment | None:

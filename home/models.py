@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
@@ -6,6 +7,7 @@ from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
 from wagtail.search import index
 
+from config import pagecache
 from config.cards import Card
 from config.ownership import CreatorContentForm, CreatorContentMixin
 from config.pagecache.restrictions import ViewRestrictionsKeptMixin
@@ -59,22 +61,42 @@ class HomePage(ViewRestrictionsKeptMixin, Page):
     max_count = 1
 
     def route(self, request, path_components):
-        """Find a page below the home page by its URL path in one query, then its specific
-        page in one more, instead of Wagtail's walk (a child by slug, then its specific page,
-        for every path component: six queries for a lesson). The same page as the walk: no
-        page of ours routes its own sub-paths, and the found page's own ``route`` still
+        """Find a page below the home page by its URL path, then load its specific page in one
+        query, instead of Wagtail's walk (a child by slug, then its specific page, for every
+        path component: six queries for a lesson). Which page a URL path names is kept until
+        that path is purged (a publish, unpublish, move or delete of the page, see
+        config/pagecache), and checked against the page it loads. The same page as the walk:
+        no page of ours routes its own sub-paths, and the found page's own ``route`` still
         decides (a page that isn't live is a 404). Anything else falls back to the walk."""
         if not path_components:
             return super().route(request, path_components)
         url_path = f"{self.url_path}{'/'.join(path_components)}/"
-        target = (
-            Page.objects.filter(url_path=url_path, path__startswith=self.path)
-            .only("id", "content_type")
-            .first()
-        )
-        if target is None:
+        # Only found pages are kept: a URL that names none (a typo, a scan) stores nothing.
+        found = pagecache.kept_many_until_purged(
+            "route",
+            {url_path: f"/{'/'.join(path_components)}/"},
+            render=lambda _missing: self._pages_at([url_path]),
+        ).get(url_path)
+        if found is None:
             return super().route(request, path_components)
-        return target.specific.route(request, [])
+        page_id, content_type_id = found
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
+        target = model._default_manager.filter(pk=page_id).first() if model else None
+        # Deleted, moved or renamed since (whether or not a purge reached this path yet): the
+        # page must still be at this URL path, else the walk decides.
+        if not isinstance(target, Page) or target.url_path != url_path:
+            return super().route(request, path_components)
+        return target.route(request, [])
+
+    def _pages_at(self, url_paths: list[str]) -> dict[str, tuple[int, int]]:
+        """(id, content type id) of the pages below this one at these tree URL paths."""
+        rows = Page.objects.filter(url_path__in=url_paths, path__startswith=self.path)
+        return {
+            url_path: (page_id, content_type_id)
+            for url_path, page_id, content_type_id in rows.values_list(
+                "url_path", "id", "content_type_id"
+            )
+        }
 
     def get_context(self, request, *args, **kwargs):
         from courses.models import CoursePage

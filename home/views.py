@@ -69,7 +69,7 @@ def dashboard(request):
         request,
         "home/dashboard.html",
         {
-            "courses": course_selectors.progress_for(enrollments.object_list),
+            "courses": course_selectors.progress_for(enrollments.object_list, request=request),
             "courses_page": enrollments,
             "learner_workshops": workshop_selectors.learner_workshops(learner=request.user),
         },

@@ -50,6 +50,8 @@ the purges above reach it too.
 from .core import (
     cacheable,
     cached_fragment,
+    kept_for_page,
+    kept_many_until_purged,
     kept_until_purged,
     purge_pages_showing,
     purge_pages_showing_id,
@@ -59,6 +61,8 @@ from .core import (
 __all__ = [
     "cacheable",
     "cached_fragment",
+    "kept_for_page",
+    "kept_many_until_purged",
     "kept_until_purged",
     "purge_pages_showing",
     "purge_pages_showing_id",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 # The request attribute that says "this response may be stored for everyone" and until when.
 MARK = "page_cache_until"
@@ -97,24 +98,64 @@ def kept_until_purged(name: str, *, path: str, key: object, render: Callable[[],
     rendering as the middleware does, and used only while that token is current, so a
     rendering that raced with a purge is never read again. Token and value are read in one
     round trip. Without an enabled page cache nothing is purged, so nothing is kept."""
-    if not config()["ENABLED"]:
+    kept = kept_many_until_purged(
+        name, {key: path}, render=lambda missing: {key: render() for key in missing}
+    )
+    return kept[key]
+
+
+def kept_for_page(name: str, page: Page, *, request=None, render: Callable[[], T]) -> T:
+    """``kept_until_purged`` under ``page``'s own URL path: for what a page shows every reader
+    alike, which its purges (a publish, or a change the app purges it for) make fresh."""
+    parts = page.get_url_parts(request)
+    if parts is None:  # not routable: nothing would purge it
         return render()
+    return kept_until_purged(name, path=parts[2], key=page.pk, render=render)
+
+
+def kept_many_until_purged(
+    name: str, paths: Mapping[K, str], *, render: Callable[[list[K]], Mapping[K, T]]
+) -> dict[K, T]:
+    """``kept_until_purged`` for several values at once, each under its own page's URL path
+    (``paths``: key -> path): one round trip reads them all, and ``render`` is called once
+    with the keys whose values were missing or stale (a list of pages read in one query).
+    Keys that ``render`` leaves out are neither kept nor returned."""
+    if not paths:
+        return {}
+    if not config()["ENABLED"]:
+        return dict(render(list(paths)))
     cache = page_cache()
-    token_key = generation_key(path)
-    value_key = f"{config()['KEY_PREFIX']}:k:{name}:{_digest(repr((path, key)))}"
-    found = cache.get_many([token_key, value_key])
-    generation = found.get(token_key)
-    if generation is None:
-        cache.add(token_key, new_token(), timeout=GENERATION_SECONDS)
-        generation = cache.get(token_key)
-        if generation is None:  # a cache that keeps nothing
-            return render()
-    stored = found.get(value_key)
-    if stored is not None and stored[0] == generation:
-        return stored[1]
-    value = render()
-    cache.set(value_key, (generation, value), timeout=FRAGMENT_SECONDS)
-    return value
+    token_keys = {key: generation_key(path) for key, path in paths.items()}
+    value_keys = {
+        key: f"{config()['KEY_PREFIX']}:k:{name}:{_digest(repr((path, key)))}"
+        for key, path in paths.items()
+    }
+    found = cache.get_many([*token_keys.values(), *value_keys.values()])
+    generations = {key: found.get(token_key) for key, token_key in token_keys.items()}
+    unknown = [key for key, generation in generations.items() if generation is None]
+    if unknown:
+        for key in unknown:
+            cache.add(token_keys[key], new_token(), timeout=GENERATION_SECONDS)
+        again = cache.get_many([token_keys[key] for key in unknown])
+        generations.update({key: again.get(token_keys[key]) for key in unknown})
+    kept: dict[K, T] = {}
+    for key in paths:
+        stored = found.get(value_keys[key])
+        if stored is not None and generations[key] is not None and stored[0] == generations[key]:
+            kept[key] = stored[1]
+    missing = [key for key in paths if key not in kept]
+    if missing:
+        rendered = render(missing)
+        cache.set_many(
+            {
+                value_keys[key]: (generations[key], rendered[key])
+                for key in missing
+                if key in rendered and generations[key] is not None  # else: keeps nothing
+            },
+            timeout=FRAGMENT_SECONDS,
+        )
+        kept.update((key, rendered[key]) for key in missing if key in rendered)
+    return kept
 
 
 def new_token() -> str:

@@ -21,8 +21,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 REDIS_URL = env("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
-    "pages": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+    "default": {"BACKEND": "config.cache.RedisCache", "LOCATION": REDIS_URL},
+    "pages": {"BACKEND": "config.cache.RedisCache", "LOCATION": REDIS_URL},
 }
 PAGE_CACHE = {**PAGE_CACHE, "SECONDS": env.int("PAGE_CACHE_SECONDS", default=300)}
 # A caching proxy or CDN in front (Varnish, nginx, Squid): the page cache's purges are sent to

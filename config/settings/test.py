@@ -31,7 +31,7 @@ EMAIL_TIMEOUT = 10
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     # Redis, as in production. Each test gets its own PAGE_CACHE KEY_PREFIX (tests/conftest.py).
-    "pages": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+    "pages": {"BACKEND": "config.cache.RedisCache", "LOCATION": REDIS_URL},
 }
 
 CELERY_BROKER_URL = REDIS_URL

@@ -3,12 +3,14 @@
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Avg, Count, QuerySet
+from django.db.models import Avg, Count
 from wagtail.models import Page
 
+from config import pagecache
 from home.models import Review
 
 LATEST_COUNT = 5
+SHOWN_FIELDS = ("page", "author", "rating", "body", "status", "reply", "updated_at")
 
 
 @dataclass(frozen=True)
@@ -52,28 +54,42 @@ def rating_summaries(page_ids: list[int]) -> dict[int, RatingSummary]:
     }
 
 
-def rating_summary(page: Page) -> RatingSummary:
-    """Average and count of ``page``'s visible reviews, in one query.
+def rating_summary(page: Page, *, request=None) -> RatingSummary:
+    """Average and count of ``page``'s visible reviews: one query, then kept until the page is
+    purged (every change to its reviews purges it, ``services``).
 
     For the JSON-LD of course and workshop pages: ``rating_summary(page).as_aggregate_rating()``
     is the ``aggregateRating`` value (None when there is no review yet).
     """
-    figures = Review.objects.filter(page_id=page.pk, status=Review.Status.VISIBLE).aggregate(
-        average=Avg("rating"), count=Count("pk")
-    )
-    return RatingSummary(average=_one_decimal(figures["average"]), count=figures["count"])
+
+    def read() -> RatingSummary:
+        figures = Review.objects.filter(page_id=page.pk, status=Review.Status.VISIBLE).aggregate(
+            average=Avg("rating"), count=Count("pk")
+        )
+        return RatingSummary(average=_one_decimal(figures["average"]), count=figures["count"])
+
+    return pagecache.kept_for_page("rating-summary", page, request=request, render=read)
 
 
-def latest_reviews(page: Page, *, include_hidden: bool = False) -> QuerySet[Review]:
-    """The newest reviews of ``page``; the creator also sees the ones they hid."""
+def latest_reviews(page: Page, *, include_hidden: bool = False, request=None) -> list[Review]:
+    """The newest reviews of ``page``, with their author's first name only; the creator also
+    sees the ones they hid. What every visitor sees is kept until the page is purged."""
     statuses = [Review.Status.VISIBLE]
     if include_hidden:
         statuses.append(Review.Status.HIDDEN)
-    return (
-        Review.objects.filter(page_id=page.pk, status__in=statuses)
-        .select_related("author")
-        .order_by("-updated_at", "-pk")[:LATEST_COUNT]
-    )
+
+    def read() -> list[Review]:
+        return list(
+            Review.objects.filter(page_id=page.pk, status__in=statuses)
+            .select_related("author")
+            # What the page shows: nothing else of the author goes into the cache.
+            .only(*SHOWN_FIELDS, "author__first_name")
+            .order_by("-updated_at", "-pk")[:LATEST_COUNT]
+        )
+
+    if include_hidden:
+        return read()
+    return pagecache.kept_for_page("latest-reviews", page, request=request, render=read)
 
 
 def own_review(*, user, page: Page) -> Review | None:

@@ -57,7 +57,9 @@ def why_not_review(
             enrollment = Enrollment.objects.filter(learner=user, course=item).first()
             progress = None
             if enrollment is not None:
-                progress = course_selectors.progress_for([enrollment], now=now)[0]
+                progress = course_selectors.progress_for(
+                    [enrollment], outlines={item.pk: item.outline()}, now=now
+                )[0]
         if progress is None or progress.enrollment.status == Enrollment.Status.REFUNDED:
             return _("Only learners of this course can review it.")
         if not progress.lessons_total or 2 * progress.lessons_completed < progress.lessons_total:

@@ -26,8 +26,8 @@ def reviews_of(context, page):
         initial = {"rating": own.rating, "body": own.body} if own else None
         form = ReviewForm(initial=initial)
     return {
-        "summary": selectors.rating_summary(page),
-        "latest": selectors.latest_reviews(page, include_hidden=is_creator),
+        "summary": selectors.rating_summary(page, request=request),
+        "latest": selectors.latest_reviews(page, include_hidden=is_creator, request=request),
         "own": own,
         "form": form,
         "is_creator": is_creator,

@@ -13,7 +13,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = 60  # noqa: F405
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
 # The caches of production (config/settings/production.py): Redis for both aliases, so that the
 # cached_db sessions of signed-in pages are read from Redis by both workers.
-_redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}  # noqa: F405
+_redis = {"BACKEND": "config.cache.RedisCache", "LOCATION": REDIS_URL}  # noqa: F405
 CACHES = {"default": _redis, "pages": _redis}
 # The benchmark's own keys in the shared Redis: the test process's purges reach them.
 PAGE_CACHE = {

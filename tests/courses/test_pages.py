@@ -234,11 +234,11 @@ def test_course_page_query_count_does_not_grow_with_lessons(client, who, page_ca
 
 # Lesson pages
 
-# A signed-in learner's lesson page: the user (1), Wagtail's site lookup, routing and view
-# restrictions (6), access and the first opening (3), progress (2) and the creator-page check of
-# the site's header (1); the session, the course outline, the menu and the lesson body come from
+# A signed-in learner's lesson page: the user (1), the page (1), the enrolment (1), its lessons'
+# release times (1) and its progress (1). The session, the site, which page the URL names, the
+# view restrictions, the course outline, the menu, the studio link and the lesson body come from
 # the cache.
-LESSON_PAGE_QUERIES = 7
+LESSON_PAGE_QUERIES = 5
 
 
 def a_reader_of(lessons: int, client) -> LessonPage:
