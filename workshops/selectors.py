@@ -417,31 +417,54 @@ def learner_workshops(*, learner, now: datetime | None = None) -> LearnerWorksho
     """The learner's upcoming seats (held or confirmed, soonest first), their last
     ``PAST_LIMIT`` attended workshops (latest first) and their open waitlist places.
 
-    Three queries whatever the number of workshops (plus Wagtail's cached site lookup for
-    page URLs).
+    Two plain queries (seats, waitlist places), and one more for their workshops when there
+    are any: a learner with no workshop, most of them, costs two cheap queries (the page-row
+    joins of a workshop cost more to build than to run). Plus Wagtail's cached site lookup
+    for page URLs.
     """
     now = now or timezone.now()
-    registrations = (
-        Registration.objects.filter(learner=learner)
-        .select_related("workshop", "workshop__seats")
-        .annotate(workshop_ends=ends_at_expression("workshop__"))
-    )
-    upcoming = list(
-        registrations.filter(status__in=Registration.HOLDS_SEAT, workshop_ends__gt=now).order_by(
-            "workshop__starts_at", "pk"
+    registrations = list(
+        Registration.objects.filter(
+            learner=learner, status__in={*Registration.HOLDS_SEAT, Registration.Status.CONFIRMED}
         )
     )
-    past = list(
-        registrations.filter(status=Registration.Status.CONFIRMED, workshop_ends__lte=now).order_by(
-            "-workshop__starts_at", "-pk"
-        )[:PAST_LIMIT]
+    entries = list(WaitlistEntry.objects.filter(learner=learner, status__in=WaitlistEntry.OPEN))
+    workshop_ids = {registration.workshop_id for registration in registrations}
+    workshop_ids |= {entry.workshop_id for entry in entries}
+    workshops = (
+        WorkshopPage.objects.filter(pk__in=workshop_ids)
+        .defer_streamfields()
+        .select_related("seats")
+        .in_bulk()
+        if workshop_ids
+        else {}
     )
-    waitlist = list(
-        WaitlistEntry.objects.filter(
-            learner=learner, status__in=WaitlistEntry.OPEN, workshop__starts_at__gt=now
-        )
-        .select_related("workshop", "workshop__seats")
-        .order_by("workshop__starts_at", "pk")
+    for registration in registrations:
+        registration.workshop = workshops[registration.workshop_id]
+    for entry in entries:
+        entry.workshop = workshops[entry.workshop_id]
+    upcoming = sorted(
+        (
+            registration
+            for registration in registrations
+            if registration.status in Registration.HOLDS_SEAT
+            and registration.workshop.ends_at > now
+        ),
+        key=lambda registration: (registration.workshop.starts_at, registration.pk),
+    )
+    past = sorted(
+        (
+            registration
+            for registration in registrations
+            if registration.status == Registration.Status.CONFIRMED
+            and registration.workshop.ends_at <= now
+        ),
+        key=lambda registration: (registration.workshop.starts_at, registration.pk),
+        reverse=True,
+    )[:PAST_LIMIT]
+    waitlist = sorted(
+        (entry for entry in entries if entry.workshop.starts_at > now),
+        key=lambda entry: (entry.workshop.starts_at, entry.pk),
     )
     return LearnerWorkshops(
         upcoming=[_registered(registration, now) for registration in upcoming],

@@ -113,6 +113,12 @@ def build_site() -> dict[str, str]:
         workshop_page(parent=fronts[n % 5], title=f"Workshop {n}", price_amount=100 * (n % 3))
         for n in range(ITEMS)
     ]
+    # The courses read signed in, published through revisions as a creator does in the admin
+    # (their lesson bodies are then kept per revision, as on a real site).
+    for course in courses[:5]:
+        course.save_revision().publish()
+        for lesson in LessonPage.objects.child_of(course):
+            lesson.save_revision().publish()
     reader = learner(email="bench-reader@example.com")
     for course in courses[:5]:
         enroll(reader, course)

@@ -63,8 +63,12 @@ def test_upcoming_past_and_waitlist_with_what_the_dashboard_links_to(busy_learne
     assert [(place.workshop.title, place.offered) for place in mine.waitlist] == [("Full", False)]
 
 
-def test_a_learner_with_nothing_gets_an_empty_falsy_result():
-    assert not learner_workshops(learner=a_learner())
+def test_a_learner_with_nothing_gets_an_empty_falsy_result_in_two_queries(
+    django_assert_num_queries,
+):
+    learner = a_learner()
+    with django_assert_num_queries(2):
+        assert not learner_workshops(learner=learner)
 
 
 def test_query_count_is_fixed_whatever_the_number_of_workshops(busy_learner):
