@@ -38,6 +38,7 @@ urlpatterns = [
     path("studio/", include("home.studio.urls")),
     path("search/", home_views.search, name="search"),
     path("sitemap.xml", sitemap, name="sitemap"),
+    path("robots.txt", home_views.robots_txt, name="robots_txt"),
     # Browsers ask for /favicon.ico whatever the page says.
     path("favicon.ico", home_views.favicon, name="favicon"),
 ]

@@ -1,8 +1,9 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponsePermanentRedirect
+from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.template.response import TemplateResponse
 from django.templatetags.static import static
+from django.urls import reverse
 from django.views.decorators.cache import cache_control
 from wagtail.models import Page
 
@@ -17,6 +18,16 @@ from workshops.models import WorkshopPage
 
 SEARCH_RESULTS_PER_PAGE = 10
 DASHBOARD_COURSES_PER_PAGE = 20
+# Nothing for a search engine behind these: the admins, sign-in and personal pages, payments.
+ROBOTS_DISALLOW = (
+    "/admin/",
+    "/django-admin/",
+    "/studio/",
+    "/dashboard/",
+    "/accounts/",
+    "/payments/",
+)
+ROBOTS_MAX_AGE = 24 * 60 * 60
 
 
 def search(request):
@@ -78,3 +89,21 @@ def dashboard(request):
 
 def favicon(request):
     return HttpResponsePermanentRedirect(static("img/favicon.ico"))
+
+
+# The same for every visitor and rarely changed: a crawler or a CDN may keep it a day.
+@cache_control(public=True, max_age=ROBOTS_MAX_AGE)
+def robots_txt(request):
+    """What crawlers may fetch, and the sitemap's absolute address on the host they asked.
+
+    The Disallow lines come before ``Allow: /`` so that a crawler taking the first matching
+    rule (the original 1994 convention) reads them as one taking the longest (RFC 9309) does.
+    """
+    lines = [
+        "User-agent: *",
+        *(f"Disallow: {path}" for path in ROBOTS_DISALLOW),
+        "Allow: /",
+        "",
+        f"Sitemap: {request.build_absolute_uri(reverse('sitemap'))}",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")

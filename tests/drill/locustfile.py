@@ -162,7 +162,7 @@ class Visitor(HttpUser):
         self.get("/courses/", "catalog")
         self.get(TARGETS["free_course_url"], "course page")
         self.get("/workshops/", "workshops")
-        self.get("/healthz", "trivial view (/healthz)")
+        self.get(TARGETS["trivial_view"]["path"], TARGETS["trivial_view"]["name"])
 
 
 class Learner(Visitor):

@@ -1,4 +1,6 @@
-"""The site's own pages: home, storefronts, standard pages, search, sitemap, errors."""
+"""The site's own pages: home, storefronts, standard pages, search, sitemap, robots.txt, errors."""
+
+from urllib.robotparser import RobotFileParser
 
 import pytest
 from django.db import connection
@@ -82,6 +84,37 @@ def test_sitemap_lists_live_pages(client):
 
     assert response.status_code == 200
     assert "/maya/" in response.content.decode()
+
+
+def test_robots_txt_keeps_crawlers_out_of_private_areas_and_names_the_sitemap(client):
+    response = client.get("/robots.txt", HTTP_HOST="courses.example.com", secure=True)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert "public" in response["Cache-Control"]
+    assert "max-age=86400" in response["Cache-Control"]
+    robots = RobotFileParser()
+    robots.parse(response.content.decode().splitlines())
+    # Python's parser takes the first matching rule, the strictest reading of the file.
+    for private in ("/admin/", "/django-admin/", "/studio/", "/dashboard/", "/accounts/login/"):
+        assert not robots.can_fetch("*", private), private
+    assert not robots.can_fetch("*", "/payments/courses/1/buy/")
+    for public in ("/", "/courses/", "/maya/weekday-sourdough/", "/sitemap.xml"):
+        assert robots.can_fetch("*", public), public
+    # Absolute, on the scheme and host the crawler asked for.
+    assert robots.site_maps() == ["https://courses.example.com/sitemap.xml"]
+
+
+def test_robots_txt_goes_through_the_whole_middleware_stack_unlike_healthz(client, settings):
+    # The drill measures pages beside it (tests/drill/run.py): it must cost what any view costs.
+    settings.ALLOWED_HOSTS = ["courses.example.com"]
+
+    assert client.get("/robots.txt", HTTP_HOST="10.0.3.7").status_code == 400
+    robots = client.get("/robots.txt", HTTP_HOST="courses.example.com")
+    healthz = client.get("/healthz", HTTP_HOST="courses.example.com")
+    # Set by the clickjacking middleware, near the end of MIDDLEWARE; /healthz never gets there.
+    assert robots["X-Frame-Options"] == "DENY"
+    assert "X-Frame-Options" not in healthz
 
 
 def test_unknown_page_gets_the_site_404(client):
