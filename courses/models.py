@@ -266,6 +266,8 @@ class LessonPage(CreatorContentMixin, ViewRestrictionsKeptMixin, Page):
 
     parent_page_types = ["courses.CoursePage"]
     subpage_types: list[str] = []
+    # The home page's routing keeps the page itself, without its body (home.models).
+    kept_whole_by_route = True
 
     class Meta:
         verbose_name = _("lesson")

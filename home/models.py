@@ -16,6 +16,8 @@ from config.validators import validate_single_line
 from .blocks import LinkBlock, SectionStreamBlock
 
 # How many courses and workshops the home page shows.
+# Part of the kept route's name: a change to what is kept must not read older pickles.
+ROUTE_VERSION = 1
 FEATURED_COURSES = 6
 UPCOMING_WORKSHOPS = 3
 
@@ -61,42 +63,45 @@ class HomePage(ViewRestrictionsKeptMixin, Page):
     max_count = 1
 
     def route(self, request, path_components):
-        """Find a page below the home page by its URL path, then load its specific page in one
-        query, instead of Wagtail's walk (a child by slug, then its specific page, for every
-        path component: six queries for a lesson). Which page a URL path names is kept until
-        that path is purged (a publish, unpublish, move or delete of the page, see
-        config/pagecache), and checked against the page it loads. The same page as the walk:
-        no page of ours routes its own sub-paths, and the found page's own ``route`` still
-        decides (a page that isn't live is a 404). Anything else falls back to the walk."""
+        """Find the page below the home page at this URL path without Wagtail's walk (a child
+        by slug, then its specific page, for every path component: six queries for a lesson).
+
+        Which page a URL path names is kept until that path is purged, which every publish,
+        unpublish, move or delete of the page does (config/pagecache; the anonymous page cache
+        trusts the same purges). Pages whose class sets ``kept_whole_by_route`` (lessons:
+        their body is rendered from a fragment kept per revision) are kept whole, StreamFields
+        left out; others are loaded by id, one query. The same page as the walk: no page of
+        ours routes its own sub-paths, and the found page's own ``route`` still decides (a
+        page that isn't live is a 404). Anything else falls back to the walk."""
         if not path_components:
             return super().route(request, path_components)
         url_path = f"{self.url_path}{'/'.join(path_components)}/"
         # Only found pages are kept: a URL that names none (a typo, a scan) stores nothing.
         found = pagecache.kept_many_until_purged(
-            "route",
+            f"route-{ROUTE_VERSION}",
             {url_path: f"/{'/'.join(path_components)}/"},
             render=lambda _missing: self._pages_at([url_path]),
         ).get(url_path)
-        if found is None:
-            return super().route(request, path_components)
-        page_id, content_type_id = found
-        model = ContentType.objects.get_for_id(content_type_id).model_class()
-        target = model._default_manager.filter(pk=page_id).first() if model else None
-        # Deleted, moved or renamed since (whether or not a purge reached this path yet): the
-        # page must still be at this URL path, else the walk decides.
+        target = found
+        if isinstance(found, tuple):
+            page_id, content_type_id = found
+            model = ContentType.objects.get_for_id(content_type_id).model_class()
+            target = model._default_manager.filter(pk=page_id).first() if model else None
+        # Deleted, moved or renamed since (a purge not yet there): the walk decides.
         if not isinstance(target, Page) or target.url_path != url_path:
             return super().route(request, path_components)
         return target.route(request, [])
 
-    def _pages_at(self, url_paths: list[str]) -> dict[str, tuple[int, int]]:
-        """(id, content type id) of the pages below this one at these tree URL paths."""
-        rows = Page.objects.filter(url_path__in=url_paths, path__startswith=self.path)
-        return {
-            url_path: (page_id, content_type_id)
-            for url_path, page_id, content_type_id in rows.values_list(
-                "url_path", "id", "content_type_id"
-            )
-        }
+    def _pages_at(self, url_paths: list[str]) -> dict[str, Page | tuple[int, int]]:
+        """What ``route`` keeps for each page below this one at these tree URL paths."""
+        pages = Page.objects.filter(url_path__in=url_paths, path__startswith=self.path)
+        kept: dict[str, Page | tuple[int, int]] = {}
+        for page in pages.defer_streamfields().specific():
+            if getattr(type(page), "kept_whole_by_route", False):
+                kept[page.url_path] = page
+            else:
+                kept[page.url_path] = (page.pk, page.content_type_id)
+        return kept
 
     def get_context(self, request, *args, **kwargs):
         from courses.models import CoursePage

@@ -394,9 +394,13 @@ def test_which_page_a_url_names_is_kept_and_follows_every_change_at_once(client)
     first, second = course.lessons()
     client.force_login(learner())
     second_url = second.url
-    assert fetch(client, second_url).status_code == 200  # kept now
+    assert fetch(client, second_url).status_code == 200  # kept now (a lesson: the page itself)
     missing_url = f"{course.url}shape-the-loaf/"
     assert client.get(missing_url).status_code == 404  # nothing kept for it
+
+    second.title = "Fold the dough"
+    second.save_revision().publish()
+    assert "<h1>Fold the dough</h1>" in fetch(client, second_url).content.decode()
 
     second.unpublish()
     assert client.get(second_url).status_code == 404
