@@ -310,14 +310,20 @@ def learner_enrollments(*, learner) -> QuerySet[Enrollment]:
     return dashboard_enrollments(learner=learner).exclude(status=Enrollment.Status.REFUNDED)
 
 
+ENROLLMENT_FIELDS = [field.name for field in Enrollment._meta.concrete_fields]
+# What ``outlines_of`` reads of a course: its tree path, and what Wagtail builds its URL from.
+OUTLINE_LOOKUP_FIELDS = ("path", "depth", "url_path", "title", "locale", "content_type")
+
+
 def dashboard_enrollments(*, learner) -> QuerySet[Enrollment]:
     """Every enrolment of the learner for "My learning", refunded ones included (the page marks
     them refunded rather than letting a course vanish without a trace), newest first. Their
-    courses come along without their long text: ``progress_for`` needs only their outline."""
+    courses come along with only what finds their outline (``progress_for``)."""
     return (
         Enrollment.objects.filter(learner=learner)
         .select_related("course")
-        .defer(*(f"course__{name}" for name in CoursePage.get_streamfield_names()))
+        # Where the course is in the tree and on the site: its outline has the rest.
+        .only(*ENROLLMENT_FIELDS, *(f"course__{name}" for name in OUTLINE_LOOKUP_FIELDS))
         .order_by("-enrolled_at", "-pk")
     )
 
