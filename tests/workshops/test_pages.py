@@ -78,8 +78,10 @@ def test_join_link_and_recording_only_for_confirmed_registrants(client, learner,
 
 @pytest.mark.parametrize(
     ("minutes_from_now", "shown"),
-    [(61, False), (59, True), (-30, True), (-125, False)],
-    ids=["61-min-before", "59-min-before", "during", "after-the-end"],
+    # in_minutes() rounds down to the minute: 62 is always more than an hour ahead (61 was
+    # exactly an hour when a test began in a minute's last moment).
+    [(62, False), (59, True), (-30, True), (-125, False)],
+    ids=["62-min-before", "59-min-before", "during", "after-the-end"],
 )
 def test_confirmed_registrant_sees_the_join_link_from_an_hour_before_until_the_end(
     client, learner, minutes_from_now, shown
