@@ -16,7 +16,8 @@ from accounts.models import User
 from config import pagecache
 from courses import selectors as course_selectors
 from courses.models import CoursePage, Enrollment
-from home.models import REVIEW_BODY_MAX_LENGTH, Review
+from home import navigation
+from home.models import REVIEW_BODY_MAX_LENGTH, CreatorPage, Review
 from workshops.models import Registration, WorkshopPage
 
 
@@ -127,10 +128,15 @@ def write_review(
 
 
 def is_creator_of(*, user: User, page: Page) -> bool:
-    """Whether ``user`` owns the storefront ``page`` is on (through ``home.CreatorPage``'s
-    reverse accessor: no app imports home)."""
-    storefront = getattr(user, "creator_page", None) if user.is_authenticated else None
-    return storefront is not None and page.path.startswith(storefront.path)
+    """Whether ``user`` owns the storefront ``page`` is on. Most accounts own none, which the
+    header's kept flag already knows without a query (``home.navigation``, purged whenever a
+    storefront is saved or deleted, the only ways to gain or lose one); owners are looked up."""
+    if not user.is_authenticated or not navigation.has_storefront(user):
+        return False
+    storefront_path = (
+        CreatorPage.objects.filter(creator=user).values_list("path", flat=True).first()
+    )
+    return storefront_path is not None and page.path.startswith(storefront_path)
 
 
 def reply(*, user: User, review: Review, text: str, now: datetime | None = None) -> Review:
