@@ -10,7 +10,7 @@ from enum import StrEnum
 from functools import reduce
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Q, QuerySet
+from django.db.models import CharField, Count, F, Q, QuerySet, Value
 from django.db.models.functions import Length, Substr
 from django.urls import reverse
 from django.utils import timezone
@@ -328,6 +328,30 @@ def dashboard_enrollments(*, learner) -> QuerySet[Enrollment]:
     )
 
 
+RELEASE, PROGRESS = "release", "progress"
+
+
+def _releases_and_progress(enrollments: list[Enrollment]) -> QuerySet:
+    """Rows of (kind, enrollment id, lesson id, status, moment) in one round trip: each delivery
+    row (RELEASE: its status and due time) and each progress row (PROGRESS: its completion time,
+    or None for a lesson only opened)."""
+    releases = (
+        LessonDelivery.objects.filter(enrollment__in=enrollments)
+        .annotate(kind=Value(RELEASE, output_field=CharField()), moment=F("due_at"))
+        .values_list("kind", "enrollment_id", "lesson_id", "status", "moment")
+    )
+    progress = (
+        LessonProgress.objects.filter(enrollment__in=enrollments)
+        .annotate(
+            kind=Value(PROGRESS, output_field=CharField()),
+            status=Value("", output_field=CharField()),
+            moment=F("completed_at"),
+        )
+        .values_list("kind", "enrollment_id", "lesson_id", "status", "moment")
+    )
+    return releases.union(progress, all=True)
+
+
 def progress_for(
     enrollments: Iterable[Enrollment],
     *,
@@ -356,20 +380,17 @@ def progress_for(
         )
     )
     releases: dict[int, dict[int, Release]] = defaultdict(dict)
-    for enrollment_id, lesson_id, status, due_at in LessonDelivery.objects.filter(
-        enrollment__in=enrollments
-    ).values_list("enrollment_id", "lesson_id", "status", "due_at"):
-        releases[enrollment_id][lesson_id] = Release(status, due_at)
     completed: dict[int, set[int]] = defaultdict(set)
     opened: dict[int, set[int]] = defaultdict(set)
-    # Every progress row, not only the completed ones: the lesson page needs to know whether
-    # this is the first opening without asking again.
-    for enrollment_id, lesson_id, completed_at in LessonProgress.objects.filter(
-        enrollment__in=enrollments
-    ).values_list("enrollment_id", "lesson_id", "completed_at"):
-        opened[enrollment_id].add(lesson_id)
-        if completed_at is not None:
-            completed[enrollment_id].add(lesson_id)
+    for kind, enrollment_id, lesson_id, status, moment in _releases_and_progress(enrollments):
+        if kind == RELEASE:
+            releases[enrollment_id][lesson_id] = Release(status, moment)
+        else:
+            # Every progress row, not only the completed ones: the lesson page needs to know
+            # whether this is the first opening without asking again.
+            opened[enrollment_id].add(lesson_id)
+            if moment is not None:
+                completed[enrollment_id].add(lesson_id)
 
     result = []
     for enrollment in enrollments:
