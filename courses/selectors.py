@@ -73,7 +73,7 @@ def lesson_reading(
     *, user, lesson: LessonPage, outline: "CourseOutline", now: datetime | None = None
 ) -> tuple[LessonAccess, "CourseProgress | None"]:
     """The lesson page's reads: ``lesson_access`` and, when the lesson may be read, the
-    reader's progress in its course (``outline``), in three queries together."""
+    reader's progress in its course (``outline``), in two queries together."""
     enrollment, refusal = _enrollment_for(user=user, lesson=lesson, course_pk=outline.pk)
     if enrollment is None or refusal is not None:
         return refusal or LessonAccess(enrollment=None, denial=Denial.NOT_ENROLLED), None
@@ -303,11 +303,6 @@ class CourseProgress:
         if not self.lessons_total:
             return 0
         return round(100 * self.lessons_completed / self.lessons_total)
-
-
-def learner_enrollments(*, learner) -> QuerySet[Enrollment]:
-    """The learner's enrolments that still give access, newest first (the dashboard's list)."""
-    return dashboard_enrollments(learner=learner).exclude(status=Enrollment.Status.REFUNDED)
 
 
 ENROLLMENT_FIELDS = [field.name for field in Enrollment._meta.concrete_fields]

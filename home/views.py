@@ -69,9 +69,10 @@ def search_cards(results: list[Page]) -> list[Card]:
 def dashboard(request):
     """ "My learning": the signed-in learner's courses and workshops.
 
-    A fixed number of queries however many courses and workshops: one page of enrolments,
-    their progress in two more (``courses.selectors.progress_for``), and the workshops in
-    three (``workshops.selectors.learner_workshops``).
+    A fixed number of queries however many courses and workshops: one page of enrolments
+    (and its count), their progress in one more (``courses.selectors.progress_for``; their
+    courses' outlines are kept), and the workshops in two, three when there are any
+    (``workshops.selectors.learner_workshops``).
     """
     enrollments = Paginator(
         course_selectors.dashboard_enrollments(learner=request.user), DASHBOARD_COURSES_PER_PAGE
