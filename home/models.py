@@ -15,9 +15,9 @@ from config.validators import validate_single_line
 
 from .blocks import LinkBlock, SectionStreamBlock
 
-# How many courses and workshops the home page shows.
 # Part of the kept route's name: a change to what is kept must not read older pickles.
 ROUTE_VERSION = 1
+# How many courses and workshops the home page shows.
 FEATURED_COURSES = 6
 UPCOMING_WORKSHOPS = 3
 
