@@ -307,7 +307,7 @@ class CourseProgress:
 
 ENROLLMENT_FIELDS = [field.name for field in Enrollment._meta.concrete_fields]
 # What ``outlines_of`` reads of a course: its tree path, and what Wagtail builds its URL from.
-OUTLINE_LOOKUP_FIELDS = ("path", "depth", "url_path", "title", "locale", "content_type")
+OUTLINE_LOOKUP_FIELDS = ("path", "depth", "url_path", "locale", "content_type")
 
 
 def dashboard_enrollments(*, learner) -> QuerySet[Enrollment]:

@@ -80,7 +80,7 @@ class HomePage(ViewRestrictionsKeptMixin, Page):
         found = pagecache.kept_many_until_purged(
             f"route-{ROUTE_VERSION}",
             {url_path: f"/{'/'.join(path_components)}/"},
-            render=lambda _missing: self._pages_at([url_path]),
+            render=lambda _missing: self._page_at(url_path),
         ).get(url_path)
         target = found
         if isinstance(found, tuple):
@@ -92,16 +92,20 @@ class HomePage(ViewRestrictionsKeptMixin, Page):
             return super().route(request, path_components)
         return target.route(request, [])
 
-    def _pages_at(self, url_paths: list[str]) -> dict[str, Page | tuple[int, int]]:
-        """What ``route`` keeps for each page below this one at these tree URL paths."""
-        pages = Page.objects.filter(url_path__in=url_paths, path__startswith=self.path)
-        kept: dict[str, Page | tuple[int, int]] = {}
-        for page in pages.defer_streamfields().specific():
-            if getattr(type(page), "kept_whole_by_route", False):
-                kept[page.url_path] = page
-            else:
-                kept[page.url_path] = (page.pk, page.content_type_id)
-        return kept
+    def _page_at(self, url_path: str) -> dict[str, Page | tuple[int, int]]:
+        """What ``route`` keeps for the page below this one at this tree URL path (nothing
+        when there is none): the page itself, or its id and content type."""
+        page = (
+            Page.objects.filter(url_path=url_path, path__startswith=self.path)
+            .defer_streamfields()
+            .specific()
+            .first()
+        )
+        if page is None:
+            return {}
+        if getattr(type(page), "kept_whole_by_route", False):
+            return {url_path: page}
+        return {url_path: (page.pk, page.content_type_id)}
 
     def get_context(self, request, *args, **kwargs):
         from courses.models import CoursePage

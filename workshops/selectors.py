@@ -423,10 +423,9 @@ def learner_workshops(*, learner, now: datetime | None = None) -> LearnerWorksho
     for page URLs.
     """
     now = now or timezone.now()
+    # Upcoming seats are held or confirmed, attended ones confirmed: HOLDS_SEAT covers both.
     registrations = list(
-        Registration.objects.filter(
-            learner=learner, status__in={*Registration.HOLDS_SEAT, Registration.Status.CONFIRMED}
-        )
+        Registration.objects.filter(learner=learner, status__in=Registration.HOLDS_SEAT)
     )
     entries = list(WaitlistEntry.objects.filter(learner=learner, status__in=WaitlistEntry.OPEN))
     workshop_ids = {registration.workshop_id for registration in registrations}
