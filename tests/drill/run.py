@@ -51,6 +51,11 @@ CAPACITY_TARGETS = {
 }
 
 
+# The send lease (config.mail_delivery.SEND_LEASE, 2 minutes), one dispatcher minute, and time
+# to send: how long after a worker's SIGKILL its claimed lessons may still be unsent.
+KILLED_WORKER_RECOVERY_SECONDS = 120 + 60 + 30
+
+
 def _ratio(rps: float, yardstick: float | None) -> float | None:
     return round(rps / yardstick, 3) if yardstick else None
 
@@ -491,8 +496,16 @@ class Drill:
                 ).fetchone()
             return row[0] if row else 0
 
+        # Lessons the SIGKILLed worker had claimed stay its own until their lease runs out; the
+        # next minute's dispatcher then claims them again. Counted from the kill, not from now.
+        timeout = 150.0
+        killed_at = self.report.get("kill", {}).get("at")
+        if killed_at:
+            timeout = max(timeout, killed_at + KILLED_WORKER_RECOVERY_SECONDS - time.time())
         try:
-            waited = self.wait_for(lambda: pending_due() == 0, "due lessons e-mailed", timeout=150)
+            waited = self.wait_for(
+                lambda: pending_due() == 0, "due lessons e-mailed", timeout=timeout
+            )
             self.report["due_lessons_all_sent_after_s"] = round(waited, 1)
         except SystemExit as timeout:
             self.failures.append(str(timeout))
